@@ -1,0 +1,1 @@
+"""Annual reassessment and exit certification (年度核查与退出)."""

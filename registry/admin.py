@@ -1,0 +1,131 @@
+"""Admin for users (role and jurisdiction) and the read-only audit log."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from registry.admin_base import ScopedModelAdmin
+from registry.models import AuditEntry, User
+from registry.roles import Capability, user_has_capability
+from registry.scoping import scope_queryset, user_scope
+from registry.services import user_create, user_set_password, user_update
+from villages.models import Division
+
+
+class RegistryUserCreationForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "role", "jurisdictions", "first_name", "unit", "phone")
+
+
+@admin.register(User)
+class RegistryUserAdmin(ScopedModelAdmin, UserAdmin):
+    capability = Capability.MANAGE_USERS
+    editable_fields = ("role", "first_name", "last_name", "phone", "unit", "is_active", "email", "jurisdictions")
+    add_form = RegistryUserCreationForm
+    list_display = ["username", "first_name", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["username", "first_name", "last_name", "unit"]
+    filter_horizontal = ["jurisdictions"]
+    readonly_fields = ["last_login", "date_joined", "is_superuser", "is_staff"]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("角色与管辖范围"), {"fields": ("role", "jurisdictions", "is_active", "is_staff", "is_superuser")}),
+        (_("个人信息"), {"fields": ("first_name", "last_name", "unit", "phone", "email")}),
+        (_("时间"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {"fields": ("username", "password1", "password2", "role", "jurisdictions", "first_name", "unit", "phone")},
+        ),
+    )
+
+    def get_queryset(self, request):
+        queryset = super(ScopedModelAdmin, self).get_queryset(request)
+        scope = user_scope(request.user)
+        if scope.unrestricted:
+            return queryset
+        visible = scope_queryset(Division.objects.all(), request.user)
+        return queryset.filter(jurisdictions__in=visible).distinct()
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return user_create(
+            actor=request.user,
+            username=data["username"],
+            password=data.get("password1") or None,
+            role=data["role"],
+            jurisdictions=data["jurisdictions"],
+            first_name=data.get("first_name", ""),
+            unit=data.get("unit", ""),
+            phone=data.get("phone", ""),
+        )
+
+    def update_service(self, *, request, instance, changes):
+        jurisdictions = changes.pop("jurisdictions", None)
+        return user_update(actor=request.user, user=instance, jurisdictions=jurisdictions, **changes)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Change a password through the audited service instead of ``form.save()``."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = self.change_password_form(user, request.POST)
+            if form.is_valid():
+                user_set_password(actor=request.user, user=user, password=form.cleaned_data["password1"])
+                if user.pk == request.user.pk:
+                    update_session_auth_hash(request, user)
+                messages.success(request, _("密码已修改。"))
+                return HttpResponseRedirect(reverse("admin:registry_user_change", args=(user.pk,)))
+        else:
+            form = self.change_password_form(user)
+        admin_form = admin.helpers.AdminForm(form, [(None, {"fields": list(form.base_fields)})], {})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("修改密码：%s") % user.get_username(),
+            "adminForm": admin_form,
+            "form_url": form_url,
+            "form": form,
+            "is_popup": False,
+            "is_popup_var": "_popup",
+            "add": True,
+            "change": False,
+            "has_delete_permission": False,
+            "has_change_permission": True,
+            "has_absolute_url": False,
+            "opts": self.opts,
+            "original": user,
+            "save_as": False,
+            "show_save": True,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, self.change_user_password_template or "admin/auth/user/change_password.html", context
+        )
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ScopedModelAdmin):
+    """The audit log: read-only for everyone, visible to auditors and administrators."""
+
+    list_display = ["created_at", "actor_username", "action", "object_repr", "client_address"]
+    list_filter = ["action", "content_type"]
+    search_fields = ["actor_username", "object_repr", "object_id", "action"]
+    date_hierarchy = "created_at"
+
+    def has_module_permission(self, request):
+        return user_has_capability(request.user, Capability.READ_AUDIT)
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_capability(request.user, Capability.READ_AUDIT)

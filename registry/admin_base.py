@@ -1,0 +1,101 @@
+"""The admin door: scoped querysets, capability-based permissions, writes through services.
+
+Every registry ModelAdmin derives from :class:`ScopedModelAdmin`. Non-superusers see
+only their jurisdiction; nothing can be deleted; adding and changing call the domain
+services (which validate, check the rules and write the audit row) instead of
+``obj.save()``; a refused service call is shown as an error message and changes nothing.
+"""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+
+from registry.errors import ApplicationError
+from registry.roles import user_has_capability
+from registry.scoping import scope_queryset
+
+
+class ScopedModelAdmin(admin.ModelAdmin):
+    #: Capability needed to add or change; ``None`` makes the model read-only in the admin.
+    capability: str | None = None
+    #: Fields whose change is passed to ``update_service``.
+    editable_fields: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        return scope_queryset(super().get_queryset(request), request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request):
+        return self.capability is not None and user_has_capability(request.user, self.capability)
+
+    def has_change_permission(self, request, obj=None):
+        return self.capability is not None and user_has_capability(request.user, self.capability)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Records are never deleted.
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and hasattr(field.queryset.model, "scope_path"):
+            field.queryset = scope_queryset(field.queryset, request.user)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and hasattr(field.queryset.model, "scope_path"):
+            field.queryset = scope_queryset(field.queryset, request.user)
+        return field
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as error:
+            self.message_user(request, self.describe_error(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @staticmethod
+    def describe_error(error: ApplicationError) -> str:
+        details = [m for name, msgs in error.fields.items() for m in msgs if str(m) != str(error.message)]
+        return "；".join([str(error.message), *details])
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            original = type(obj).objects.get(pk=obj.pk)
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name in self.editable_fields}
+            saved = self.update_service(request=request, instance=original, changes=changes) if changes else original
+        else:
+            saved = self.create_service(request=request, form=form)
+        obj.pk = saved.pk
+        obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields})
+
+    def save_related(self, request, form, formsets, change):
+        """Related rows are written by the services, not by the form."""
+
+    def create_service(self, *, request, form):
+        raise NotImplementedError
+
+    def update_service(self, *, request, instance, changes):
+        raise NotImplementedError
+
+    def run_action(self, request, func, queryset, success_message):
+        """Apply a workflow service to each selected object, reporting each refusal."""
+        done = 0
+        for obj in queryset:
+            try:
+                func(obj)
+                done += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{obj}：{self.describe_error(error)}", messages.ERROR)
+        if done:
+            self.message_user(request, success_message % {"count": done}, messages.SUCCESS)

@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from registry.api.views import TokenObtainView
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", TokenObtainView.as_view(), name="token"),
+    path("", include("villages.api.urls")),
+]

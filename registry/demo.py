@@ -1,0 +1,149 @@
+"""Demo data from the seed documents (演示数据), loaded by ``manage.py load_demo``.
+
+Facts from the seeds: 栗安村 (江华瑶族自治县大锡乡) has 6 villager groups, 170 households and
+689 persons, became a national poverty village in 2014 and exited in 2018; 社田村
+(邵阳县金称市镇) is a deep-poverty village helped by the 邵阳县委宣传部 team led by 刘梅;
+桂东县 was to exit in 2017 (郴州's 2017 plan); 菏泽's six counties carry Shandong's
+provincial poverty work. Township and village codes are invented but well-formed, and so
+are the names of team members other than 刘梅, and 社田村's population.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+
+from registry.models import User
+from registry.roles import Role
+from registry.services import user_create, user_set_password, user_update
+from villages import services as village_services
+from villages.choices import DivisionLevel, PovertyCountyType, RegionClass, TeamRole, VillageExitStatus
+from villages.models import Division, VillagerGroup, WorkTeam
+from villages.reference import load_reference_divisions
+
+JIANGHUA = "431129000000"
+SHAOYANG_COUNTY = "430523000000"
+GUIDONG = "431027000000"
+DAXI = "431129203000"
+LIAN = "431129203201"
+JINCHENGSHI = "430523104000"
+SHETIAN = "430523104201"
+HEZE_COUNTIES = ["371702000000", "371721000000", "371722000000", "371724000000", "371726000000", "371728000000"]
+XIANGXI = "433100000000"
+
+LOCAL_DIVISIONS = [
+    (DAXI, "大锡乡", DivisionLevel.TOWNSHIP, JIANGHUA),
+    (LIAN, "栗安村", DivisionLevel.VILLAGE, DAXI),
+    (JINCHENGSHI, "金称市镇", DivisionLevel.TOWNSHIP, SHAOYANG_COUNTY),
+    (SHETIAN, "社田村", DivisionLevel.VILLAGE, JINCHENGSHI),
+]
+
+COUNTY_STATUSES = {
+    JIANGHUA: {"poverty_type": PovertyCountyType.NATIONAL_KEY, "planned_exit_year": 2019, "rural_population": 421000},
+    SHAOYANG_COUNTY: {"poverty_type": PovertyCountyType.NATIONAL_KEY, "planned_exit_year": 2019},
+    GUIDONG: {"poverty_type": PovertyCountyType.CONTIGUOUS, "planned_exit_year": 2017},
+    **{code: {"poverty_type": PovertyCountyType.PROVINCIAL, "planned_exit_year": 2018} for code in HEZE_COUNTIES},
+}
+
+VILLAGE_STATUSES = {
+    LIAN: {
+        "is_poverty_village": True,
+        "identified_year": 2014,
+        "rural_population": 689,
+        "rural_households": 170,
+        "exit_status": VillageExitStatus.EXITED,
+        "exit_year": 2018,
+    },
+    SHETIAN: {
+        "is_poverty_village": True,
+        "identified_year": 2014,
+        "deep_poverty": True,
+        "rural_population": 3260,
+        "rural_households": 862,
+    },
+}
+
+TEAMS = {
+    LIAN: {
+        "dispatching_unit": "江华瑶族自治县农业农村局",
+        "term_start": date(2018, 3, 1),
+        "term_end": date(2021, 3, 1),
+        "members": [
+            {"name": "盘建华", "role": TeamRole.LEADER, "title": "第一书记", "unit": "江华瑶族自治县农业农村局"},
+            {"name": "李晓东", "role": TeamRole.MEMBER, "title": "队员", "unit": "江华瑶族自治县农业农村局"},
+            {"name": "赵玉梅", "role": TeamRole.MEMBER, "title": "队员", "unit": "大锡乡人民政府"},
+        ],
+    },
+    SHETIAN: {
+        "dispatching_unit": "中共邵阳县委宣传部",
+        "term_start": date(2018, 3, 1),
+        "term_end": date(2021, 3, 1),
+        "members": [
+            {"name": "刘梅", "role": TeamRole.LEADER, "title": "第一书记", "unit": "中共邵阳县委宣传部"},
+            {"name": "周志强", "role": TeamRole.MEMBER, "title": "队员", "unit": "中共邵阳县委宣传部"},
+            {"name": "曾丽华", "role": TeamRole.MEMBER, "title": "队员", "unit": "邵阳县融媒体中心"},
+        ],
+    },
+}
+
+#: (username, role, jurisdiction code or None, display name)
+DEMO_USERS = [
+    ("admin", Role.ADMIN, None, "系统管理员"),
+    ("team_lian", Role.WORK_TEAM, LIAN, "栗安村工作队"),
+    ("township_daxi", Role.TOWNSHIP, DAXI, "大锡乡审核员"),
+    ("county_jianghua", Role.COUNTY, JIANGHUA, "江华县扶贫办"),
+    ("county_shaoyang", Role.COUNTY, SHAOYANG_COUNTY, "邵阳县扶贫办"),
+    ("prefecture_yongzhou", Role.PREFECTURE, "431100000000", "永州市扶贫办"),
+    ("province_hunan", Role.PROVINCE, "430000000000", "湖南省扶贫办"),
+    ("auditor_hunan", Role.AUDITOR, "430000000000", "湖南省审计"),
+    ("api_hunan", Role.API_CLIENT, "430000000000", "湖南省扶贫信息系统"),
+]
+
+
+@transaction.atomic
+def load_demo(*, password: str | None = None) -> dict[str, int]:
+    """Load the demo divisions, statuses, teams and users; running it twice changes nothing."""
+    password = password or settings.REGISTRY_DEMO_PASSWORD
+    counts = load_reference_divisions()
+    divisions = {d.code: d for d in Division.objects.all()}
+    for code, name, level, parent in LOCAL_DIVISIONS:
+        if code not in divisions:
+            divisions[code] = village_services.division_create(
+                actor=None, code=code, name=name, level=level, parent=divisions[parent]
+            )
+    for number in range(1, 7):
+        if not VillagerGroup.objects.filter(village_id=LIAN, number=number).exists():
+            village_services.villager_group_create(actor=None, village=divisions[LIAN], number=number)
+    xiangxi_counties = [d for d in divisions.values() if d.parent_id == XIANGXI]
+    for county in xiangxi_counties:
+        village_services.county_status_set(
+            actor=None, county=county, poverty_type=PovertyCountyType.CONTIGUOUS, region_class=RegionClass.WEST
+        )
+    for code, fields in COUNTY_STATUSES.items():
+        village_services.county_status_set(actor=None, county=divisions[code], **fields)
+    for code, fields in VILLAGE_STATUSES.items():
+        village_services.village_status_set(actor=None, village=divisions[code], **fields)
+    for code, team in TEAMS.items():
+        if not WorkTeam.objects.filter(village_id=code).exists():
+            village_services.work_team_create(actor=None, village=divisions[code], **team)
+    users = 0
+    for username, role, code, name in DEMO_USERS:
+        jurisdictions = [divisions[code]] if code else []
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user_create(
+                actor=None,
+                username=username,
+                password=password,
+                role=role,
+                jurisdictions=jurisdictions,
+                first_name=name,
+            )
+            users += 1
+            continue
+        user_update(actor=None, user=user, role=role, first_name=name, jurisdictions=jurisdictions)
+        if not user.check_password(password):
+            user_set_password(actor=None, user=user, password=password)
+    return {"divisions": counts["total"] + len(LOCAL_DIVISIONS), "users_created": users}

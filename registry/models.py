@@ -1,0 +1,75 @@
+"""Accounts with role and jurisdiction, and the audit log (用户、管辖范围与审计日志)."""
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.roles import Role
+
+
+class User(AbstractUser):
+    """A person or machine client using the registry, bound to one or more divisions."""
+
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    jurisdictions = models.ManyToManyField(
+        "villages.Division",
+        verbose_name=_("管辖区划"),
+        related_name="users",
+        blank=True,
+        help_text=_("用户只能看到这些区划及其下级的数据。"),
+    )
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    unit = models.CharField(_("工作单位"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        ordering = ["username"]
+
+    def __str__(self):
+        full_name = self.get_full_name()
+        return f"{full_name}（{self.username}）" if full_name else self.username
+
+
+class AuditEntry(models.Model):
+    """One recorded change (审计记录): who did what to which object, from where, before → after."""
+
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        help_text=_("为空表示系统任务（命令行、定时任务）。"),
+    )
+    actor_username = models.CharField(_("操作人账号"), max_length=150)
+    client_address = models.GenericIPAddressField(_("客户端地址"), null=True, blank=True)
+    content_type = models.ForeignKey(ContentType, verbose_name=_("对象类型"), on_delete=models.PROTECT)
+    object_id = models.CharField(_("对象标识"), max_length=64)
+    object_repr = models.CharField(_("对象"), max_length=200)
+    scope_code = models.CharField(
+        _("所属区划代码"), max_length=12, blank=True, help_text=_("用于按管辖范围查看审计记录。")
+    )
+    action = models.CharField(_("操作"), max_length=64)
+    before = models.JSONField(_("变更前"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(_("变更后"), null=True, blank=True, encoder=DjangoJSONEncoder)
+
+    scope_path = "scope_code"
+
+    class Meta:
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["actor", "created_at"], name="audit_actor_idx"),
+            models.Index(fields=["scope_code", "created_at"], name="audit_scope_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action} {self.object_repr}"

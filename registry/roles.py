@@ -1,0 +1,73 @@
+"""Roles (角色) and what each may do.
+
+The role decides *what* a user may do; the jurisdiction (see ``registry.scoping``)
+decides *where*. Both are checked by services, never by views alone.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from villages.choices import DivisionLevel
+
+
+class Role(models.TextChoices):
+    WORK_TEAM = "work_team", _("驻村工作队")
+    TOWNSHIP = "township", _("乡镇审核员")
+    COUNTY = "county", _("县扶贫办")
+    PREFECTURE = "prefecture", _("市（州）扶贫办")
+    PROVINCE = "province", _("省扶贫办")
+    AUDITOR = "auditor", _("纪检审计")
+    API_CLIENT = "api_client", _("接口客户端")
+    ADMIN = "admin", _("系统管理员")
+
+
+#: The division level a user of each role is bound to; ``None``: any level.
+ROLE_DIVISION_LEVEL = {
+    Role.WORK_TEAM: DivisionLevel.VILLAGE,
+    Role.TOWNSHIP: DivisionLevel.TOWNSHIP,
+    Role.COUNTY: DivisionLevel.COUNTY,
+    Role.PREFECTURE: DivisionLevel.PREFECTURE,
+    Role.PROVINCE: DivisionLevel.PROVINCE,
+    Role.AUDITOR: None,
+    Role.API_CLIENT: None,
+    Role.ADMIN: None,
+}
+
+
+class Capability(models.TextChoices):
+    """Things a role may do, checked by services through ``user_has_capability``."""
+
+    MANAGE_WORK_TEAMS = "manage_work_teams", _("管理驻村工作队")
+    MANAGE_HELPERS = "manage_helpers", _("管理帮扶责任人")
+    MANAGE_POVERTY_STATUS = "manage_poverty_status", _("维护贫困县、贫困村状态")
+    MANAGE_DIVISIONS = "manage_divisions", _("维护行政区划")
+    MANAGE_USERS = "manage_users", _("管理用户")
+    READ_AUDIT = "read_audit", _("查看审计日志")
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.WORK_TEAM: frozenset({Capability.MANAGE_HELPERS}),
+    Role.TOWNSHIP: frozenset({Capability.MANAGE_HELPERS}),
+    Role.COUNTY: frozenset(
+        {
+            Capability.MANAGE_WORK_TEAMS,
+            Capability.MANAGE_HELPERS,
+            Capability.MANAGE_POVERTY_STATUS,
+            Capability.MANAGE_DIVISIONS,
+        }
+    ),
+    Role.PREFECTURE: frozenset(),
+    Role.PROVINCE: frozenset({Capability.MANAGE_POVERTY_STATUS}),
+    Role.AUDITOR: frozenset({Capability.READ_AUDIT}),
+    Role.API_CLIENT: frozenset(),
+    Role.ADMIN: frozenset(Capability.values),
+}
+
+
+def user_has_capability(user, capability: str) -> bool:
+    """Return whether an active user's role grants ``capability``."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    return capability in ROLE_CAPABILITIES.get(user.role, frozenset())

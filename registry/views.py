@@ -1,0 +1,24 @@
+"""Pages of the registry project itself: the home page and error pages."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from villages import selectors as village_selectors
+
+
+@login_required
+def home(request):
+    """Show the user's jurisdiction: its top divisions, their incidence and work teams."""
+    roots = list(village_selectors.division_roots_for_user(user=request.user))
+    incidence = village_selectors.poverty_incidence_for(roots)
+    rows = [{"division": d, "incidence": incidence[d.code]} for d in roots]
+    teams = village_selectors.work_team_list(user=request.user, filters={"status": "stationed"})
+    return render(
+        request,
+        "registry/home.html",
+        {"rows": rows, "team_count": teams.count(), "role_label": request.user.get_role_display()},
+    )
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", status=404)

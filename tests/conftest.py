@@ -1,0 +1,78 @@
+"""Shared fixtures: the demo data is loaded once into the test database.
+
+Each test runs inside a transaction that is rolled back, so the demo data stays as
+loaded. A test that needs real commits (``transactional_db``) must reload it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from registry.demo import load_demo
+from registry.models import User
+from villages.models import Division
+
+DEMO_PASSWORD = "Test-demo-pass-2026"
+
+
+def pytest_collection_modifyitems(config, items):
+    if getattr(settings, "POSTGRES_AVAILABLE", True):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL; the suite is running on the SQLite fallback")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        load_demo(password=DEMO_PASSWORD)
+
+
+@pytest.fixture
+def users(db):
+    """Return the demo users by username."""
+    return {u.username: u for u in User.objects.all()}
+
+
+@pytest.fixture
+def divisions(db):
+    """Return a lookup of divisions by code."""
+
+    class Lookup(dict):
+        def __missing__(self, code):
+            self[code] = Division.objects.get(pk=code)
+            return self[code]
+
+    return Lookup()
+
+
+@pytest.fixture
+def client_for(db):
+    """Return a page client logged in as the named demo user."""
+
+    def make(username: str) -> Client:
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_for(db):
+    """Return an API client authenticated by token as the named demo user."""
+
+    def make(username: str) -> APIClient:
+        from registry.services import token_obtain
+
+        client = APIClient()
+        token = token_obtain(user=User.objects.get(username=username))
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

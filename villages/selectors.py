@@ -1,0 +1,203 @@
+"""Reads on geography, poverty status and work teams, always within the user's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, IntegerField, Prefetch, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Substr
+
+from households.choices import POOR_NOT_EXITED, MemberStatus
+from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_scope
+from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel, RegionClass, WorkTeamStatus
+from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
+
+#: Exit threshold of the poverty incidence by region class, in percent (SPEC §6).
+INCIDENCE_THRESHOLD = {RegionClass.CENTRAL_EAST: Decimal("2"), RegionClass.WEST: Decimal("3")}
+
+
+def division_queryset() -> QuerySet:
+    return Division.objects.select_related("parent", "county_status", "village_status")
+
+
+def division_list(*, user, filters: dict | None = None) -> QuerySet:
+    """Return the divisions the user may see, optionally filtered by the division filterset."""
+    from villages.filtersets import DivisionFilterSet
+
+    queryset = scope_queryset(division_queryset(), user)
+    if filters is not None:
+        queryset = DivisionFilterSet(filters, queryset=queryset).qs
+    return queryset
+
+
+def division_get_for_user(*, user, code: str) -> Division:
+    """Return the division ``code`` if the user may see it, else raise 404."""
+    return get_scoped_or_404(division_queryset(), user, code=code)
+
+
+def division_roots_for_user(*, user) -> QuerySet:
+    """Return the top divisions of the user's jurisdiction (all provinces for a superuser)."""
+    scope = user_scope(user)
+    if scope.unrestricted:
+        return division_queryset().filter(level=DivisionLevel.PROVINCE)
+    return division_queryset().filter(code__in=[p.ljust(12, "0") for p in scope.prefixes])
+
+
+def division_children(*, user, division: Division) -> QuerySet:
+    return scope_queryset(division_queryset(), user).filter(parent=division)
+
+
+def division_ancestors(*, user, division: Division) -> list[Division]:
+    """Return the visible ancestors of ``division``, top first (for breadcrumbs)."""
+    scope = user_scope(user)
+    chain, node = [], division.parent
+    while node is not None and scope.covers(node.code):
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+def work_team_queryset() -> QuerySet:
+    members = WorkTeamMember.objects.filter(active=True).order_by("-role", "id")
+    return WorkTeam.objects.select_related("village", "village__parent").prefetch_related(
+        Prefetch("members", queryset=members)
+    )
+
+
+def work_team_list(*, user, filters: dict | None = None) -> QuerySet:
+    from villages.filtersets import WorkTeamFilterSet
+
+    queryset = scope_queryset(work_team_queryset(), user)
+    if filters is not None:
+        queryset = WorkTeamFilterSet(filters, queryset=queryset).qs
+    return queryset
+
+
+def work_team_get_for_user(*, user, team_id: int) -> WorkTeam:
+    return get_scoped_or_404(work_team_queryset(), user, pk=team_id)
+
+
+def stationed_teams_by_village(*, user, village_codes: list[str]) -> dict[str, WorkTeam]:
+    """Return the stationed team of each village code, in one query."""
+    teams = work_team_list(user=user).filter(village_id__in=village_codes, status=WorkTeamStatus.STATIONED)
+    return {team.village_id: team for team in teams}
+
+
+def helper_list(*, user) -> QuerySet:
+    return scope_queryset(Helper.objects.select_related("division"), user)
+
+
+# Poverty incidence (贫困发生率) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Incidence:
+    """Registered poor persons not yet exited ÷ rural registered population."""
+
+    poor_persons: int
+    rural_population: int | None
+    threshold: Decimal | None
+
+    @property
+    def rate(self) -> Decimal | None:
+        """Return the incidence in percent (two decimals), or None when the population is unknown."""
+        if not self.rural_population:
+            return None
+        rate = Decimal(self.poor_persons * 100) / Decimal(self.rural_population)
+        return rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    @property
+    def below_threshold(self) -> bool | None:
+        """Return whether the rate is below the exit threshold (None if either is unknown)."""
+        if self.rate is None or self.threshold is None:
+            return None
+        return self.rate < self.threshold
+
+
+def poverty_incidence(division: Division) -> Incidence:
+    """Return the poverty incidence of one division."""
+    return poverty_incidence_for([division])[division.code]
+
+
+def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
+    """Return the incidence of each division, keyed by code, in at most four queries per level.
+
+    The numerator counts active members of households registered and not exited (or
+    returned) in the division's subtree. The denominator is the county's own rural
+    population where recorded (for a county and above), else the sum over its villages.
+    """
+    from households.models import Member
+
+    result: dict[str, Incidence] = {}
+    by_level: dict[str, list[Division]] = {}
+    for division in divisions:
+        by_level.setdefault(division.level, []).append(division)
+    for level, group in by_level.items():
+        length = LEVEL_PREFIX_LENGTH[level]
+        prefixes = {d.prefix for d in group}
+        poor = _grouped_counts(
+            Member.objects.filter(status=MemberStatus.ACTIVE, household__status__in=POOR_NOT_EXITED),
+            "household__village_id",
+            prefixes,
+            length,
+            Count("id"),
+        )
+        village_population = _grouped_counts(
+            VillageStatus.objects.all(), "village_id", prefixes, length, Sum("rural_population")
+        )
+        counties = _counties_under(prefixes)
+        for division in group:
+            population = _population(division, counties, village_population)
+            result[division.code] = Incidence(
+                poor_persons=poor.get(division.prefix, 0),
+                rural_population=population,
+                threshold=_threshold(division, counties),
+            )
+    return result
+
+
+def _grouped_counts(queryset, path: str, prefixes: set[str], length: int, aggregate) -> dict[str, int]:
+    from functools import reduce
+    from operator import or_
+
+
+    if not prefixes:
+        return {}
+    condition = reduce(or_, [prefix_q(path, p) for p in prefixes])
+    rows = (
+        queryset.filter(condition)
+        .annotate(prefix=Substr(path, 1, length))
+        .values("prefix")
+        .annotate(n=Coalesce(aggregate, Value(0), output_field=IntegerField()))
+        .values_list("prefix", "n")
+    )
+    return {prefix: n for prefix, n in rows if prefix in prefixes}
+
+
+def _counties_under(prefixes: set[str]) -> list[CountyStatus]:
+    from functools import reduce
+    from operator import or_
+
+
+    if not prefixes:
+        return []
+    condition = reduce(or_, [prefix_q("county_id", p[:6]) for p in prefixes])
+    return list(CountyStatus.objects.filter(condition))
+
+
+def _population(division, counties, village_population) -> int | None:
+    if LEVEL_PREFIX_LENGTH[division.level] <= 6:
+        mine = [c for c in counties if c.county_id.startswith(division.prefix)]
+        if mine and all(c.rural_population is not None for c in mine):
+            return sum(c.rural_population for c in mine)
+    return village_population.get(division.prefix) or None
+
+
+def _threshold(division, counties) -> Decimal | None:
+    if LEVEL_PREFIX_LENGTH[division.level] < 6:
+        return None
+    county = next((c for c in counties if c.county_id == division.code[:6] + "000000"), None)
+    if county is None:
+        return INCIDENCE_THRESHOLD[RegionClass.CENTRAL_EAST]
+    return INCIDENCE_THRESHOLD[RegionClass(county.region_class)]
