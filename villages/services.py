@@ -87,9 +87,13 @@ def division_validate_code(*, code: str, level: str, parent: Division | None) ->
     if parent is None:
         return
     if CHILD_LEVEL.get(parent.level) != level:
+        expected = next((p for p, child in CHILD_LEVEL.items() if child == level), None)
         raise _invalid(
             errors.DIVISION_PARENT_LEVEL
-            % {"level": DivisionLevel(level).label, "parent_level": DivisionLevel(parent.level).label},
+            % {
+                "level": DivisionLevel(level).label,
+                "parent_level": DivisionLevel(expected).label if expected else "—",
+            },
             "parent",
         )
     if not code.startswith(parent.prefix):
