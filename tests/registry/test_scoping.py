@@ -34,7 +34,9 @@ def test_prefix_bounds_cover_exactly_the_subtree():
 
 @pytest.mark.parametrize(("username", "expected"), REACH.items())
 def test_every_role_sees_its_subtree_only(users, username, expected):
-    visible = set(scope_queryset(Division.objects.filter(pk__in=expected), users[username]).values_list("pk", flat=True))
+    visible = set(
+        scope_queryset(Division.objects.filter(pk__in=expected), users[username]).values_list("pk", flat=True)
+    )
     assert visible == {code for code, seen in expected.items() if seen}
 
 

@@ -7,7 +7,7 @@ import pytest
 from households.choices import HouseholdStatus
 from registry.errors import OUT_OF_JURISDICTION, PERMISSION_DENIED, ApplicationError
 from registry.models import AuditEntry
-from tests.factories import make_household, make_id_number, make_team, make_village, team_members
+from tests.factories import make_household, make_id_number, make_village, team_members
 from villages import errors, services
 from villages.choices import DivisionLevel, TeamRole, VillageExitStatus, WorkTeamStatus
 from villages.models import WorkTeam
@@ -61,7 +61,9 @@ def test_division_create_outside_jurisdiction_is_not_found(users, divisions):
     assert error.status == 404
 
 
-@pytest.mark.parametrize("username", ["team_lian", "township_daxi", "prefecture_yongzhou", "auditor_hunan", "api_hunan"])
+@pytest.mark.parametrize(
+    "username", ["team_lian", "township_daxi", "prefecture_yongzhou", "auditor_hunan", "api_hunan"]
+)
 def test_only_county_and_admin_manage_divisions(users, divisions, username):
     refused(
         services.division_create,
@@ -191,9 +193,7 @@ def test_team_stays_while_poor_households_remain_in_an_exited_village(users, div
 def test_team_withdraws_once_village_and_households_exited(users, divisions):
     make_household(village=divisions[LIAN], status=HouseholdStatus.EXITED)
     team = WorkTeam.objects.get(village_id=LIAN)
-    services.work_team_withdraw(
-        actor=users["county_jianghua"], team=team, on_date=date(2021, 3, 1), reason="任务完成"
-    )
+    services.work_team_withdraw(actor=users["county_jianghua"], team=team, on_date=date(2021, 3, 1), reason="任务完成")
     team.refresh_from_db()
     assert (team.status, team.withdrawn_on) == (WorkTeamStatus.WITHDRAWN, date(2021, 3, 1))
     refused(
