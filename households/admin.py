@@ -8,7 +8,7 @@ from registry.admin_base import ScopedModelAdmin
 
 class MemberInline(admin.TabularInline):
     model = Member
-    fields = ["name", "is_head", "status"]
+    fields = ["name", "relationship", "status"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -28,7 +28,7 @@ class HouseholdAdmin(ScopedModelAdmin):
 
 @admin.register(Member)
 class MemberAdmin(ScopedModelAdmin):
-    list_display = ["name", "household", "is_head", "status"]
+    list_display = ["name", "household", "relationship", "status"]
     list_filter = ["status"]
     search_fields = ["name", "household__registry_number"]
     list_select_related = ["household"]

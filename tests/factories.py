@@ -4,10 +4,9 @@ written, the smallest direct construction)."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 from households.idnumber import check_char
-from households.models import Household, Member
 from villages import services
 from villages.choices import DivisionLevel, TeamRole
 
@@ -50,20 +49,81 @@ def make_team(*, village, actor=None, unit: str = "测试派出单位", members:
     )
 
 
-def make_household(*, village, status: str, persons: int = 3, number: str | None = None) -> Household:
-    """Create a household with ``persons`` active members (households get services later)."""
-    household = Household.objects.create(
-        registry_number=number or f"H{village.code}{next(_sequence):05d}",
-        county_code=village.code[:6],
-        village=village,
-        status=status,
+def member_data(*, relationship: str = "head", birth: str = "19800101", sex: str = "1", area: str = "431129", **extra):
+    """Return the data of one member with a valid ID number."""
+    data = {
+        "name": extra.pop("name", "成员"),
+        "id_number": make_id_number(birth=birth, area=area, sex=sex),
+        "relationship": relationship,
+        "ethnicity": "13",
+        "education": "primary",
+        "labour_ability": "ordinary",
+    }
+    data.update(extra)
+    return data
+
+
+def household_data(**extra) -> dict:
+    data = {"attribute": "general", "main_cause": "illness"}
+    data.update(extra)
+    return data
+
+
+def make_applied(*, village, actor=None, persons: int = 3, on_date: date | None = None, **household):
+    """Register an application through the real service."""
+    from households.services import household_apply
+
+    members = [member_data(name="户主", area=village.code[:6])]
+    members += [
+        member_data(name=f"成员{i}", relationship="son", birth=f"20{i % 20:02d}0601", area=village.code[:6])
+        for i in range(1, persons)
+    ]
+    return household_apply(
+        actor=actor, village=village, household=household_data(**household), members=members, on_date=on_date
     )
-    for i in range(persons):
-        Member.objects.create(
-            household=household,
-            county_code=village.code[:6],
-            name=f"成员{i}",
-            id_number=make_id_number(area=village.code[:6]),
-            is_head=i == 0,
+
+
+#: The identification path to 已识别, with the offset (days before today) of each step.
+IDENTIFICATION_PATH = [
+    ("appraise", 30),
+    ("open_village_notice", 30),
+    ("close_village_notice", 22),
+    ("township_approve", 22),
+    ("close_township_notice", 14),
+    ("county_approve", 14),
+]
+
+
+def advance(household, *, until: str, actors: dict | None = None):
+    """Move an applied household along the identification path up to and including ``until``."""
+    from households.workflow import household_transition
+
+    actors = actors or {}
+    for action, days in IDENTIFICATION_PATH:
+        household = household_transition(
+            actor=actors.get(action), household=household, action=action, on_date=date.today() - timedelta(days=days)
         )
+        if action == until:
+            break
+    return household
+
+
+def make_household(*, village, status: str, persons: int = 3):
+    """Create a household with ``persons`` active members in ``status``.
+
+    Registration runs through the real services (system actor, so four-eyes does not
+    apply); statuses that only later workflows reach (exited, returned) are set directly.
+    """
+    from households.models import Household
+
+    applied_on = date.today() - timedelta(days=31)
+    household = make_applied(village=village, persons=persons, on_date=applied_on)
+    if status == "applied":
+        return household
+    household = advance(household, until="county_approve")
+    if status in ("exited", "returned"):
+        Household.objects.filter(pk=household.pk).update(status=status)
+        household.refresh_from_db()
+    elif status != "registered":
+        raise ValueError(status)
     return household

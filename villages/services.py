@@ -326,7 +326,7 @@ def work_team_withdraw(*, actor, team: WorkTeam, on_date: date, reason: str) -> 
 # Helpers ----------------------------------------------------------------------------
 
 
-def _check_helper_not_poor(id_number: str) -> None:
+def helper_check_not_poor(id_number: str) -> None:
     from households.models import Member
 
     if not id_number:
@@ -373,7 +373,7 @@ def helper_create(
     if not (name.strip() and unit.strip() and phone.strip()):
         raise _invalid(errors.HELPER_NEEDS_CONTACT)
     id_number = _normalise_id_number(id_number)
-    _check_helper_not_poor(id_number)
+    helper_check_not_poor(id_number)
     helper = Helper(
         division=division,
         county_code=division.code[:6],
@@ -396,7 +396,7 @@ def helper_update(*, actor, helper: Helper, **changes) -> Helper:
         raise _invalid(errors.STATUS_FIELD_UNKNOWN % {"fields": ", ".join(sorted(unknown))})
     if "id_number" in changes:
         changes["id_number"] = _normalise_id_number(changes["id_number"])
-        _check_helper_not_poor(changes["id_number"])
+        helper_check_not_poor(changes["id_number"])
     helper = Helper.objects.select_for_update().get(pk=helper.pk)
     return audited_update(
         actor=actor, instance=helper, changes=changes, action="helper.update", scope_code=helper.division_id

@@ -1,11 +1,14 @@
 """Poverty incidence computed from the registry, and the division reads."""
 
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from households.choices import HouseholdStatus, MemberStatus
+from households.choices import HouseholdStatus, MemberEventKind
+from households.services import member_leave
+from households.workflow import household_transition
 from tests.factories import make_household, make_township, make_village
 from villages import selectors, services
 from villages.models import Division
@@ -22,10 +25,10 @@ def test_village_incidence_counts_active_members_of_poor_households(divisions):
     returned = make_household(village=village, status=HouseholdStatus.RETURNED, persons=3)
     make_household(village=village, status=HouseholdStatus.EXITED, persons=5)
     make_household(village=village, status=HouseholdStatus.APPLIED, persons=2)
-    make_household(village=village, status=HouseholdStatus.REMOVED, persons=2)
-    dead = returned.members.exclude(is_head=True).first()
-    dead.status = MemberStatus.DECEASED
-    dead.save(update_fields=["status"])
+    removed = make_household(village=village, status=HouseholdStatus.REGISTERED, persons=2)
+    household_transition(actor=None, household=removed, action="remove", reason="错评")
+    dead = returned.members.exclude(relationship="head").first()
+    member_leave(actor=None, member=dead, kind=MemberEventKind.DEATH, event_date=date.today())
 
     incidence = selectors.poverty_incidence(village)
     assert incidence.poor_persons == 6  # 4 registered + 3 returned - 1 deceased
