@@ -42,6 +42,7 @@ class Capability(models.TextChoices):
     MANAGE_POVERTY_STATUS = "manage_poverty_status", _("维护贫困县、贫困村状态")
     MANAGE_DIVISIONS = "manage_divisions", _("维护行政区划")
     MANAGE_USERS = "manage_users", _("管理用户")
+    MANAGE_CROSSCHECK = "manage_crosscheck", _("导入部门比对名单")
     READ_AUDIT = "read_audit", _("查看审计日志")
 
 
@@ -54,6 +55,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_HELPERS,
             Capability.MANAGE_POVERTY_STATUS,
             Capability.MANAGE_DIVISIONS,
+            Capability.MANAGE_CROSSCHECK,
         }
     ),
     Role.PREFECTURE: frozenset(),

@@ -1,0 +1,88 @@
+"""Resident ID numbers (GB 11643): property-based and example tests."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from households.idnumber import (
+    ID_BAD_BIRTH_DATE,
+    ID_BAD_CHARACTERS,
+    ID_BAD_CHECK_DIGIT,
+    ID_WRONG_LENGTH,
+    check_char,
+    parse_id_number,
+    upgrade_15,
+)
+
+areas = st.from_regex(r"[1-6]\d{5}", fullmatch=True)
+births = st.dates(min_value=date(1900, 1, 1), max_value=date.today() - timedelta(days=1))
+sequences = st.integers(min_value=0, max_value=999)
+
+
+def build(area: str, birth: date, sequence: int) -> str:
+    first17 = f"{area}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + check_char(first17)
+
+
+def message_of(value: str) -> str:
+    with pytest.raises(ValidationError) as info:
+        parse_id_number(value)
+    return info.value.messages[0]
+
+
+def test_the_standards_example_is_valid():
+    parsed = parse_id_number("11010519491231002X")
+    assert (parsed.birth_date, parsed.sex) == (date(1949, 12, 31), "2")
+
+
+@given(areas, births, sequences)
+def test_every_well_formed_number_parses_with_its_birth_date_and_sex(area, birth, sequence):
+    parsed = parse_id_number(build(area, birth, sequence))
+    assert parsed.birth_date == birth
+    assert parsed.sex == ("1" if sequence % 2 else "2")
+
+
+@given(areas, births, sequences, st.integers(min_value=0, max_value=16), st.integers(min_value=1, max_value=9))
+def test_any_single_digit_change_is_caught(area, birth, sequence, position, delta):
+    number = build(area, birth, sequence)
+    digit = (int(number[position]) + delta) % 10
+    changed = number[:position] + str(digit) + number[position + 1 :]
+    with pytest.raises(ValidationError):
+        parse_id_number(changed)
+
+
+@given(areas, births, sequences)
+def test_lower_case_x_and_spaces_are_normalised(area, birth, sequence):
+    number = build(area, birth, sequence)
+    assert parse_id_number(f" {number.lower()} ").number == number
+
+
+@given(areas, st.dates(min_value=date(1900, 1, 1), max_value=date(1999, 12, 31)), sequences)
+def test_fifteen_digit_numbers_upgrade(area, birth, sequence):
+    old = f"{area}{birth:%y%m%d}{sequence:03d}"
+    upgraded = upgrade_15(old)
+    assert upgraded == build(area, birth, sequence)
+    assert parse_id_number(old).number == upgraded
+
+
+@given(st.text(alphabet="0123456789X", min_size=0, max_size=30).filter(lambda s: len(s) not in (15, 18)))
+def test_wrong_lengths_are_refused(value):
+    assert message_of(value) == str(ID_WRONG_LENGTH)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("11010519491231002Y", ID_BAD_CHARACTERS),
+        ("1101051949123100X2", ID_BAD_CHARACTERS),
+        ("110105194913310025", ID_BAD_BIRTH_DATE),
+        ("110105194902300027", ID_BAD_BIRTH_DATE),
+        ("110105299912310023", ID_BAD_BIRTH_DATE),
+        ("110105194912310021", ID_BAD_CHECK_DIGIT),
+    ],
+)
+def test_each_defect_has_its_chinese_message(value, message):
+    assert message_of(value) == str(message)
