@@ -1,0 +1,74 @@
+"""Filters of households and members, shared by pages, API and exports."""
+
+import re
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from households.choices import Attribute, Cause, HouseholdStatus, IdentificationStep, MemberStatus
+from households.models import Household, Member
+from villages.filtersets import within_division
+
+ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
+
+
+class HouseholdFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("搜索（户主或成员姓名、身份证号、户编号）"))
+    within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
+    village = django_filters.CharFilter(field_name="village_id", label=_("村代码"))
+    group = django_filters.NumberFilter(field_name="group_id", label=_("村民小组"))
+    status = django_filters.MultipleChoiceFilter(choices=HouseholdStatus.choices, label=_("状态"))
+    step = django_filters.ChoiceFilter(choices=IdentificationStep.choices, label=_("识别环节"))
+    attribute = django_filters.ChoiceFilter(choices=Attribute.choices, label=_("贫困户属性"))
+    cause = django_filters.ChoiceFilter(field_name="main_cause", choices=Cause.choices, label=_("主要致贫原因"))
+    year = django_filters.NumberFilter(field_name="identified_year", label=_("识别年度"))
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
+
+    class Meta:
+        model = Household
+        fields = ["q", "within", "village", "group", "status", "step", "attribute", "cause", "year", "updated_since"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if ID_PATTERN.match(value):
+            from households.idnumber import upgrade_15
+
+            number = upgrade_15(value) if len(value) == 15 else value.upper()
+            members = Member.objects.filter(household=OuterRef("pk"), id_number=number)
+            return queryset.filter(Exists(members))
+        if value.isdigit():
+            return queryset.filter(registry_number__startswith=value)
+        members = Member.objects.filter(household=OuterRef("pk"), name__contains=value, status=MemberStatus.ACTIVE)
+        return queryset.filter(Q(Exists(members)) | Q(registry_number__startswith=value))
+
+    def filter_within(self, queryset, name, value):
+        return within_division(queryset, "village_id", value)
+
+
+class MemberFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("搜索（姓名或身份证号）"))
+    within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
+    household = django_filters.NumberFilter(field_name="household_id", label=_("贫困户"))
+    status = django_filters.ChoiceFilter(choices=MemberStatus.choices, label=_("成员状态"))
+    household_status = django_filters.MultipleChoiceFilter(
+        field_name="household__status", choices=HouseholdStatus.choices, label=_("户状态")
+    )
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
+
+    class Meta:
+        model = Member
+        fields = ["q", "within", "household", "status", "household_status", "updated_since"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if ID_PATTERN.match(value):
+            return queryset.filter(id_number=value.upper())
+        return queryset.filter(name__contains=value)
+
+    def filter_within(self, queryset, name, value):
+        return within_division(queryset, "household__village_id", value)

@@ -1,0 +1,68 @@
+"""Reads on households and members, always within the user's scope."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from households.choices import MemberStatus, Relationship
+from households.models import Household, Member, MemberEvent, Objection, StatusChange
+from registry.scoping import get_scoped_or_404, scope_queryset
+
+
+def household_queryset() -> QuerySet:
+    """Return households with what a list row shows, in a fixed number of queries."""
+    head = Member.objects.filter(
+        household=OuterRef("pk"), relationship=Relationship.HEAD, status=MemberStatus.ACTIVE
+    ).values("name")[:1]
+    return (
+        Household.objects.select_related("village", "village__parent", "group", "helper")
+        .annotate(
+            head_name=Subquery(head),
+            member_count=Count("members", filter=Q(members__status=MemberStatus.ACTIVE)),
+        )
+        .order_by("registry_number")
+    )
+
+
+def household_list(*, user, filters: dict | None = None) -> QuerySet:
+    """Return the households the user may see, filtered by the household filterset."""
+    from households.filtersets import HouseholdFilterSet
+
+    queryset = scope_queryset(household_queryset(), user)
+    if filters is not None:
+        queryset = HouseholdFilterSet(filters, queryset=queryset).qs
+    return queryset
+
+
+def household_get_for_user(*, user, household_id: int) -> Household:
+    """Return one household with its members, history, objections and events, or 404."""
+    members = Member.objects.order_by("status", "id")
+    return get_scoped_or_404(
+        household_queryset().prefetch_related(
+            Prefetch("members", queryset=members),
+            Prefetch("status_changes", queryset=StatusChange.objects.select_related("actor").order_by("id")),
+            Prefetch(
+                "objections", queryset=Objection.objects.select_related("recorded_by", "resolved_by").order_by("id")
+            ),
+            Prefetch("member_events", queryset=MemberEvent.objects.select_related("member").order_by("event_date")),
+        ),
+        user,
+        pk=household_id,
+    )
+
+
+def member_list(*, user, filters: dict | None = None) -> QuerySet:
+    from households.filtersets import MemberFilterSet
+
+    queryset = scope_queryset(Member.objects.select_related("household", "household__village"), user)
+    if filters is not None:
+        queryset = MemberFilterSet(filters, queryset=queryset).qs
+    return queryset
+
+
+def member_get_for_user(*, user, member_id: int) -> Member:
+    return get_scoped_or_404(Member.objects.select_related("household"), user, pk=member_id)
+
+
+def objection_get_for_user(*, user, objection_id: int) -> Objection:
+    return get_scoped_or_404(Objection.objects.select_related("household"), user, pk=objection_id)
