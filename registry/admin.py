@@ -5,11 +5,14 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from registry.admin_base import ScopedModelAdmin
 from registry.models import AuditEntry, User
@@ -17,6 +20,11 @@ from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset, user_scope
 from registry.services import user_create, user_set_password, user_update
 from villages.models import Division
+
+# Roles, not groups, carry permissions here; an unscoped, unaudited group admin is a way
+# around both.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 
 class RegistryUserCreationForm(UserCreationForm):
@@ -129,3 +137,23 @@ class AuditEntryAdmin(ScopedModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return user_has_capability(request.user, Capability.READ_AUDIT)
+
+
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class ReadOnlyTokenAdmin(TokenAdmin):
+    """Who holds an API token, and since when; tokens are issued (audited) by the API."""
+
+    list_display = ("user", "created")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

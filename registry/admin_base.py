@@ -7,8 +7,10 @@ services (which validate, check the rules and write the audit row) instead of
 """
 
 from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.views import shortcut
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 
 from registry.errors import ApplicationError
 from registry.roles import user_has_capability
@@ -82,6 +84,11 @@ class ScopedModelAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         """Related rows are written by the services, not by the form."""
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The formsets were never saved (the services write related rows and audit them),
+        # so they have no ``new_objects`` for Django's admin log message to list.
+        return super().construct_change_message(request, form, [], add)
+
     def create_service(self, *, request, form):
         raise NotImplementedError
 
@@ -99,3 +106,18 @@ class ScopedModelAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{obj}：{self.describe_error(error)}", messages.ERROR)
         if done:
             self.message_user(request, success_message % {"count": done}, messages.SUCCESS)
+
+
+def scoped_view_on_site(request, content_type_id, object_id):
+    """Redirect to an object's page ("view on site") only if the user's admin can show it.
+
+    Django's own redirect looks the object up unscoped, so its ``Location`` would reveal
+    where an object outside the jurisdiction lives (a team's village code, for instance).
+    """
+    content_type = ContentType.objects.filter(pk=content_type_id).first()
+    model_admin = admin.site._registry.get(content_type.model_class()) if content_type else None
+    if model_admin is None or not model_admin.has_view_permission(request):
+        raise Http404
+    if model_admin.get_object(request, object_id) is None:
+        raise Http404
+    return shortcut(request, content_type_id, object_id)

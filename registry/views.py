@@ -1,8 +1,10 @@
 """Pages of the registry project itself: the home page and error pages."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
 
+from registry.api.errors import NOT_FOUND, error_body
 from villages import selectors as village_selectors
 
 
@@ -21,4 +23,7 @@ def home(request):
 
 
 def not_found(request, exception=None):
+    """Render the 404 page; under ``/api/`` answer in the API's one error format instead."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse(error_body("not_found", NOT_FOUND), status=404, json_dumps_params={"ensure_ascii": False})
     return render(request, "404.html", status=404)

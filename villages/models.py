@@ -318,7 +318,7 @@ class WorkTeamMember(models.Model):
     class Meta:
         verbose_name = _("工作队员")
         verbose_name_plural = _("工作队员")
-        ordering = ["team", "-role", "id"]
+        ordering = ["team", "role", "id"]  # the leader ("leader" < "member") first
         constraints = [
             models.UniqueConstraint(
                 fields=["team"],

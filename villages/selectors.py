@@ -59,7 +59,7 @@ def division_ancestors(*, user, division: Division) -> list[Division]:
 
 
 def work_team_queryset() -> QuerySet:
-    members = WorkTeamMember.objects.filter(active=True).order_by("-role", "id")
+    members = WorkTeamMember.objects.filter(active=True).order_by("role", "id")  # "leader" < "member"
     return WorkTeam.objects.select_related("village", "village__parent").prefetch_related(
         Prefetch("members", queryset=members)
     )
@@ -147,8 +147,15 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             VillageStatus.objects.all(), "village_id", prefixes, length, Sum("rural_population")
         )
         counties = _counties_under(prefixes)
+        county_totals = (
+            _grouped_counts(
+                Division.objects.filter(level=DivisionLevel.COUNTY), "code", prefixes, length, Count("code")
+            )
+            if length < 6
+            else {}
+        )
         for division in group:
-            population = _population(division, counties, village_population)
+            population = _population(division, counties, village_population, county_totals)
             result[division.code] = Incidence(
                 poor_persons=poor.get(division.prefix, 0),
                 rural_population=population,
@@ -160,7 +167,6 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
 def _grouped_counts(queryset, path: str, prefixes: set[str], length: int, aggregate) -> dict[str, int]:
     from functools import reduce
     from operator import or_
-
 
     if not prefixes:
         return {}
@@ -179,18 +185,32 @@ def _counties_under(prefixes: set[str]) -> list[CountyStatus]:
     from functools import reduce
     from operator import or_
 
-
     if not prefixes:
         return []
     condition = reduce(or_, [prefix_q("county_id", p[:6]) for p in prefixes])
     return list(CountyStatus.objects.filter(condition))
 
 
-def _population(division, counties, village_population) -> int | None:
-    if LEVEL_PREFIX_LENGTH[division.level] <= 6:
+def _population(division, counties, village_population, county_totals) -> int | None:
+    """Return the rural registered population of a division, or None where it is not known.
+
+    A county uses its own recorded figure, else the sum over its villages. Above the
+    county, every county must have its figure: a partial sum would make the rate a lie.
+    """
+    length = LEVEL_PREFIX_LENGTH[division.level]
+    if length < 6:
         mine = [c for c in counties if c.county_id.startswith(division.prefix)]
-        if mine and all(c.rural_population is not None for c in mine):
+        if (
+            mine
+            and len(mine) == county_totals.get(division.prefix, 0)
+            and all(c.rural_population is not None for c in mine)
+        ):
             return sum(c.rural_population for c in mine)
+        return None
+    if length == 6:
+        county = next((c for c in counties if c.county_id == division.code), None)
+        if county is not None and county.rural_population is not None:
+            return county.rural_population
     return village_population.get(division.prefix) or None
 
 

@@ -1,0 +1,119 @@
+"""The OpenAPI schema at /api/schema/ and the offline Swagger UI at /api/docs/."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import URLPattern, URLResolver, get_resolver
+from openapi_spec_validator import validate
+
+API_PREFIX = "/api/v1/"
+
+
+@pytest.fixture
+def schema(client, db) -> dict:
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    return response.json()
+
+
+def _walk(patterns, prefix: str = ""):
+    for pattern in patterns:
+        path = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, path)
+        elif isinstance(pattern, URLPattern):
+            yield path
+
+
+def openapi_path(django_path: str) -> str:
+    """Return the OpenAPI template of a Django URL pattern (``<int:pk>`` or ``(?P<pk>…)`` → ``{pk}``)."""
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", django_path)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def api_paths() -> set[str]:
+    """Return every URL the project routes under /api/v1/."""
+    return {p for p in map(openapi_path, _walk(get_resolver().url_patterns)) if p.startswith(API_PREFIX)}
+
+
+def unnamed(paths) -> set[str]:
+    """Return ``paths`` with parameter names dropped (the schema calls a ``pk`` ``id``)."""
+    return {re.sub(r"\{\w+\}", "{}", p) for p in paths}
+
+
+def test_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate(schema)
+
+
+def test_yaml_schema_is_served_too(client, db):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_every_api_path_is_in_the_schema(schema):
+    routed = api_paths()
+    assert {
+        "/api/v1/auth/token/",
+        "/api/v1/divisions/",
+        "/api/v1/divisions/{code}/",
+        "/api/v1/work-teams/",
+        "/api/v1/work-teams/{pk}/",
+    } <= routed
+    documented = unnamed(schema["paths"])
+    assert unnamed(routed) <= documented, unnamed(routed) - documented
+    assert all(p.startswith(API_PREFIX) for p in schema["paths"])
+
+
+def test_schema_documents_filters_errors_and_auth(schema):
+    list_op = schema["paths"]["/api/v1/divisions/"]["get"]
+    params = {p["name"] for p in list_op["parameters"]}
+    assert {"level", "parent", "within", "q", "poverty_village", "page", "page_size"} <= params
+    error_ref = "#/components/schemas/Error"
+    for status in ("400", "401", "403", "404"):
+        content = list_op["responses"][status]["content"]["application/json"]["schema"]
+        assert content == {"$ref": error_ref}
+    assert set(schema["components"]["schemas"]["Error"]["properties"]) == {"error"}
+    detail = schema["paths"]["/api/v1/divisions/{code}/"]["get"]["responses"]["200"]
+    assert "incidence" in json.dumps(schema["components"]["schemas"]["DivisionDetail"])
+    assert detail["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DivisionDetail"}
+    assert {"tokenAuth": []} in list_op["security"]
+    assert schema["components"]["securitySchemes"]["tokenAuth"]["in"] == "header"
+    assert schema["paths"]["/api/v1/auth/token/"]["post"].get("security", []) in ([], [{}])
+
+
+class _Assets(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.urls.append(value)
+
+
+def test_docs_render_from_local_static_files(client, db):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    parser = _Assets()
+    parser.feed(html)
+    assert parser.urls, "the page loads Swagger UI"
+    for url in parser.urls:
+        assert not re.match(r"^(https?:)?//", url), url
+        assert url.startswith("/static/drf_spectacular_sidecar/"), url
+        assert finders.find(url.removeprefix("/static/")), f"{url} is not a local static file"
+    assert not re.search(r"https?://", html), "no URL of any other host on the page"
+    assert "/api/schema/" in html
+
+
+def test_docs_turn_off_the_online_validator(client, db):
+    html = client.get("/api/docs/").content.decode()
+    assert re.search(r'"validatorUrl":\s*null', html)
