@@ -31,6 +31,7 @@ class ExclusionHit:
     rule: str
     name: str
     explanation: str
+    id_number: str = ""
 
     def __str__(self):
         return self.explanation
@@ -74,7 +75,9 @@ def _list_rule(name: str, category: str, label, template):
                 "id": mask_id(person.id_number),
                 "source": entry.batch.source,
             }
-            hits.append(ExclusionHit(rule=name, name=person.name, explanation=str(explanation)))
+            hits.append(
+                ExclusionHit(rule=name, name=person.name, explanation=str(explanation), id_number=person.id_number)
+            )
         return hits
 
     check.__name__ = f"check_{name}"
@@ -144,6 +147,7 @@ def check_split_household(people: list[PersonRef], household_id: int | None) -> 
                 _("%(name)s 于 %(date)s 从 %(household)s 户迁出，疑为分户")
                 % {"name": m.name, "date": m.status_date, "household": m.household.registry_number}
             ),
+            id_number=m.id_number,
         )
         for m in recent
         if m.id_number in by_id

@@ -73,3 +73,53 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action} {self.object_repr}"
+
+
+class Job(models.Model):
+    """A long piece of work (导入、导出、核查) that runs in the background and reports progress.
+
+    Progress is written through the ``progress`` database alias, outside the job's own
+    transaction, so a page can show it while an all-or-nothing import is still running.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("进行中")
+        SUCCEEDED = "succeeded", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(_("类型"), max_length=40)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("发起人"), on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
+    scope_code = models.CharField(_("所属区划代码"), max_length=12, blank=True)
+    params = models.JSONField(_("参数"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    file_name = models.CharField(_("文件名"), max_length=200, blank=True)
+    payload = models.BinaryField(_("文件内容"), null=True, blank=True, editable=False)
+    done = models.PositiveIntegerField(_("已处理"), default=0)
+    total = models.PositiveIntegerField(_("总数"), default=0)
+    message = models.CharField(_("说明"), max_length=500, blank=True)
+    result = models.JSONField(_("结果"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    scope_path = "scope_code"
+
+    class Meta:
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="job_status_idx")]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} {self.get_status_display()}"
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else (100 if self.status == self.Status.SUCCEEDED else 0)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -73,3 +73,11 @@ def user_has_capability(user, capability: str) -> bool:
     if user.is_superuser:
         return True
     return capability in ROLE_CAPABILITIES.get(user.role, frozenset())
+
+
+def user_can_see_pii(user) -> bool:
+    """Return whether ``user`` may see full ID numbers and phone numbers.
+
+    Only administrators for now; everyone else sees them masked (4311**********123X).
+    """
+    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)

@@ -1,0 +1,122 @@
+"""Pages for bulk import (with a dry run and progress) and export of households."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from households import exports
+from households.imports import IMPORT_ROLES, template_rows
+from registry.errors import PERMISSION_DENIED
+from registry.jobs import job_create, job_get_for_user, job_list_for_user
+from registry.tabular import write_csv
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("文件（XLSX 或 CSV）"))
+    dry_run = forms.BooleanField(label=_("只检查，不导入（试导入）"), required=False, initial=True)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("请上传 .xlsx 或 .csv 文件。"))
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("文件不能超过 50 MB。"))
+        return upload
+
+
+def _may_import(user) -> bool:
+    return user.is_superuser or user.role in IMPORT_ROLES
+
+
+@login_required
+def import_start(request):
+    """Upload a file: a dry run reports every bad row; the real import is all or nothing."""
+    if not _may_import(request.user):
+        messages.error(request, PERMISSION_DENIED)
+        return redirect("home")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        dry_run = form.cleaned_data["dry_run"]
+        job = job_create(
+            actor=request.user,
+            kind="household_import",
+            params={"dry_run": dry_run, "keep_payload": dry_run},
+            payload=upload.read(),
+            file_name=upload.name,
+        )
+        return redirect("household_transfer:job", job_id=job.pk)
+    jobs = job_list_for_user(user=request.user, kind="household_import")[:10]
+    return render(request, "households/import.html", {"form": form, "jobs": jobs})
+
+
+@login_required
+def job_detail(request, job_id):
+    """Show a job's progress (refreshing itself while it runs) and its result."""
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    errors = (job.result or {}).get("error", {}).get("fields", {}).get("rows", []) if job.result else []
+    return render(request, "households/job.html", {"job": job, "row_errors": errors})
+
+
+@login_required
+@require_POST
+def import_confirm(request, job_id):
+    """Run the real import of a file whose dry run passed."""
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    if not (job.status == job.Status.SUCCEEDED and job.params.get("dry_run") and job.payload):
+        messages.error(request, _("只能对试导入成功的文件正式导入。"))
+        return redirect("household_transfer:job", job_id=job.pk)
+    real = job_create(
+        actor=request.user,
+        kind="household_import",
+        params={"dry_run": False},
+        payload=bytes(job.payload),
+        file_name=job.file_name,
+    )
+    return redirect("household_transfer:job", job_id=real.pk)
+
+
+@login_required
+def import_template(request, fmt):
+    """Download the import template with its header and an example row."""
+    header, example = template_rows()
+    if fmt == "csv":
+        response = HttpResponse("".join(write_csv(header, [example])), content_type="text/csv; charset=utf-8")
+    else:
+        from io import BytesIO
+
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.active.title = "贫困户导入"
+        book.active.append(header)
+        book.active.append(example)
+        buffer = BytesIO()
+        book.save(buffer)
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="household-import-template.{fmt}"'
+    return response
+
+
+@login_required
+def export(request, fmt):
+    """Download the filtered household list the user may see, one row per member."""
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.export_csv(user=request.user, filters=filters), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(exports.export_xlsx(user=request.user, filters=filters), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="households-{stamp}.{fmt}"'
+    return response

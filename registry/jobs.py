@@ -1,0 +1,163 @@
+"""Background jobs (后台任务): long work that shows progress and can be left and come back to.
+
+A job is created by a service, runs in a background thread of the web process (or in
+``manage.py run_jobs`` when ``REGISTRY_JOBS_IN_THREAD`` is off), and writes its progress
+through a second database connection so that the page polling it sees the numbers move
+while the job's own all-or-nothing transaction is still open.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+from django.utils import timezone
+
+from registry.errors import ApplicationError
+from registry.models import Job
+
+logger = logging.getLogger(__name__)
+
+#: kind → function(job, progress) returning a JSON-ready result.
+RUNNERS: dict[str, Callable] = {}
+
+
+def runner(kind: str):
+    """Register the function that runs jobs of ``kind``."""
+
+    def register(func):
+        RUNNERS[kind] = func
+        return func
+
+    return register
+
+
+def progress_alias() -> str:
+    """Return the connection alias progress is written through."""
+    return "progress" if connections["default"].vendor == "postgresql" else "default"
+
+
+class Progress:
+    """Report progress of one job, at most every ``every`` items, outside its transaction."""
+
+    def __init__(self, job: Job, every: int = 500):
+        self.job, self.every, self._last = job, every, 0
+        self.done, self.total = 0, 0
+
+    def __call__(self, done: int, total: int | None = None, message: str = "", force: bool = False) -> None:
+        self.done, self.total = done, total if total is not None else self.total
+        if not force and done - self._last < self.every and done != total:
+            return
+        self._last = done
+        fields = {"done": done}
+        if total is not None:
+            fields["total"] = total
+        if message:
+            fields["message"] = message[:500]
+        Job.objects.using(progress_alias()).filter(pk=self.job.pk).update(**fields)
+
+
+def job_create(
+    *, actor, kind: str, params: dict | None = None, payload: bytes | None = None, file_name: str = ""
+) -> Job:
+    """Queue a job and start it (in a thread unless configured otherwise)."""
+    from registry.scoping import user_scope
+
+    if kind not in RUNNERS:
+        raise ValueError(f"unknown job kind {kind}")
+    scope = user_scope(actor) if actor is not None else None
+    job = Job.objects.create(
+        kind=kind,
+        created_by=actor,
+        params=params or {},
+        payload=payload,
+        file_name=file_name[:200],
+        scope_code=""
+        if scope is None or scope.unrestricted or not scope.prefixes
+        else scope.prefixes[0].ljust(12, "0"),
+    )
+    if getattr(settings, "REGISTRY_JOBS_IN_THREAD", True):
+        transaction.on_commit(lambda: _start_thread(job.pk))
+    return job
+
+
+def _start_thread(job_id: int) -> None:
+    thread = threading.Thread(target=_thread_main, args=(job_id,), name=f"job-{job_id}", daemon=True)
+    thread.start()
+
+
+def _thread_main(job_id: int) -> None:
+    try:
+        job_run(job_id)
+    finally:
+        close_old_connections()
+        for alias in ("default", "progress"):
+            connections[alias].close()
+
+
+def job_run(job_id: int) -> Job:
+    """Run one queued job to the end, recording success or a Chinese failure message."""
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    job = Job.objects.get(pk=job_id)
+    if not claimed:
+        return job
+    progress = Progress(job)
+    try:
+        result = RUNNERS[job.kind](job, progress)
+    except ApplicationError as error:
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED,
+            message=str(error)[:500],
+            result={"error": {"code": error.code, "message": str(error), "fields": _strings(error.fields)}},
+            finished_at=timezone.now(),
+        )
+    except Exception:
+        logger.exception("job %s failed", job.pk)
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, message="任务意外失败，请联系系统管理员。", finished_at=timezone.now()
+        )
+    else:
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.SUCCEEDED,
+            result=result,
+            done=progress.done,
+            total=progress.total,
+            finished_at=timezone.now(),
+            **({} if job.params.get("keep_payload") else {"payload": None}),
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _strings(fields: dict) -> dict:
+    return {k: [str(m) for m in v] for k, v in fields.items()}
+
+
+def run_queued_jobs(limit: int | None = None) -> int:
+    """Run queued jobs in order (the worker of ``manage.py run_jobs``); return how many ran."""
+    count = 0
+    for job_id in Job.objects.filter(status=Job.Status.QUEUED).order_by("id").values_list("pk", flat=True)[:limit]:
+        job_run(job_id)
+        count += 1
+    return count
+
+
+def job_get_for_user(*, user, job_id: int) -> Job:
+    """Return a job its creator (or an administrator) may look at, else 404."""
+    from django.http import Http404
+
+    jobs = Job.objects.all() if user.is_superuser else Job.objects.filter(created_by=user)
+    job = jobs.filter(pk=job_id).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+def job_list_for_user(*, user, kind: str | None = None):
+    jobs = Job.objects.filter(created_by=user).defer("payload")
+    return jobs.filter(kind=kind) if kind else jobs
