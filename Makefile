@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format check venv clean
+.PHONY: run test test-fast lint format check venv clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## Benchmarks on a scratch PostgreSQL database (BENCH_DATABASE_URL); figures printed and saved in bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
