@@ -72,8 +72,8 @@ TEAMS = {
         "term_end": date(2021, 3, 1),
         "members": [
             {"name": "盘建华", "role": TeamRole.LEADER, "title": "第一书记", "unit": "江华瑶族自治县农业农村局"},
-            {"name": "李晓东", "role": TeamRole.MEMBER, "title": "队员", "unit": "江华瑶族自治县农业农村局"},
-            {"name": "赵玉梅", "role": TeamRole.MEMBER, "title": "队员", "unit": "大锡乡人民政府"},
+            {"name": "李晓东", "role": TeamRole.MEMBER, "unit": "江华瑶族自治县农业农村局"},
+            {"name": "赵玉梅", "role": TeamRole.MEMBER, "unit": "大锡乡人民政府"},
         ],
     },
     SHETIAN: {
@@ -82,8 +82,8 @@ TEAMS = {
         "term_end": date(2021, 3, 1),
         "members": [
             {"name": "刘梅", "role": TeamRole.LEADER, "title": "第一书记", "unit": "中共邵阳县委宣传部"},
-            {"name": "周志强", "role": TeamRole.MEMBER, "title": "队员", "unit": "中共邵阳县委宣传部"},
-            {"name": "曾丽华", "role": TeamRole.MEMBER, "title": "队员", "unit": "邵阳县融媒体中心"},
+            {"name": "周志强", "role": TeamRole.MEMBER, "unit": "中共邵阳县委宣传部"},
+            {"name": "曾丽华", "role": TeamRole.MEMBER, "unit": "邵阳县融媒体中心"},
         ],
     },
 }
