@@ -43,11 +43,12 @@ from registry.audit import client_address_var
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.jobs import runner
 from registry.models import AuditEntry
+from registry.roles import Capability, roles_with, user_has_capability
 from registry.scoping import user_scope
 from villages.choices import DivisionLevel
 from villages.models import Division, VillagerGroup
 
-IMPORT_ROLES = frozenset({"work_team", "township", "county", "admin"})
+IMPORT_ROLES = roles_with(Capability.ENTER_HOUSEHOLDS)
 MISSING = _("必填")
 NOT_A_CHOICE = _("“%(value)s”不是有效选项，可选：%(choices)s")
 NOT_A_NUMBER = _("“%(value)s”不是有效数字")
@@ -334,7 +335,7 @@ def _check_households(actor, households: dict[str, ParsedHousehold], report: Imp
 @transaction.atomic
 def household_import(*, actor, data: bytes, filename: str, dry_run: bool, progress=None) -> ImportReport:
     """Check a file and, unless ``dry_run``, write all its households as applications, or none."""
-    if actor is not None and not (actor.is_superuser or actor.role in IMPORT_ROLES):
+    if actor is not None and not user_has_capability(actor, Capability.ENTER_HOUSEHOLDS):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     households, report = parse_household_file(actor=actor, data=data, filename=filename, progress=progress)
     report.households = len(households)

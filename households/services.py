@@ -31,15 +31,15 @@ from households.models import Household, Member, MemberEvent, Objection, StatusC
 from households.workflow import NOTICE_STEPS, TRANSITIONS, apply_transition
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
-from registry.roles import Role
+from registry.roles import Capability, roles_with
 from registry.services import ensure_four_eyes, full_clean_or_raise, require_in_scope
 from villages.choices import DivisionLevel
 from villages.models import Division, Helper
 
 #: Roles that enter household data (the village's work team; the county for corrections).
-DATA_ENTRY_ROLES = frozenset({Role.WORK_TEAM, Role.TOWNSHIP, Role.COUNTY, Role.ADMIN})
+DATA_ENTRY_ROLES = roles_with(Capability.ENTER_HOUSEHOLDS)
 #: Roles that may decide objections (not the village that ran the notice).
-OBJECTION_DECIDERS = frozenset({Role.TOWNSHIP, Role.COUNTY, Role.ADMIN})
+OBJECTION_DECIDERS = roles_with(Capability.DECIDE_OBJECTIONS)
 
 HOUSEHOLD_FIELDS = (
     "group",

@@ -43,12 +43,14 @@ class Capability(models.TextChoices):
     MANAGE_DIVISIONS = "manage_divisions", _("维护行政区划")
     MANAGE_USERS = "manage_users", _("管理用户")
     MANAGE_CROSSCHECK = "manage_crosscheck", _("导入部门比对名单")
+    ENTER_HOUSEHOLDS = "enter_households", _("登记和维护贫困户信息")
+    DECIDE_OBJECTIONS = "decide_objections", _("处理公示异议")
     READ_AUDIT = "read_audit", _("查看审计日志")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.WORK_TEAM: frozenset({Capability.MANAGE_HELPERS}),
-    Role.TOWNSHIP: frozenset({Capability.MANAGE_HELPERS}),
+    Role.WORK_TEAM: frozenset({Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS}),
+    Role.TOWNSHIP: frozenset({Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS, Capability.DECIDE_OBJECTIONS}),
     Role.COUNTY: frozenset(
         {
             Capability.MANAGE_WORK_TEAMS,
@@ -56,6 +58,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_POVERTY_STATUS,
             Capability.MANAGE_DIVISIONS,
             Capability.MANAGE_CROSSCHECK,
+            Capability.ENTER_HOUSEHOLDS,
+            Capability.DECIDE_OBJECTIONS,
         }
     ),
     Role.PREFECTURE: frozenset(),
@@ -64,6 +68,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.API_CLIENT: frozenset(),
     Role.ADMIN: frozenset(Capability.values),
 }
+
+
+def roles_with(capability: str) -> frozenset[str]:
+    """Return the roles whose capabilities include ``capability``."""
+    return frozenset(role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities)
 
 
 def user_has_capability(user, capability: str) -> bool:
