@@ -6,6 +6,7 @@ ID_SEX_MISMATCH = _("身份证号显示性别为“%(id_sex)s”，与填写的�
 ID_BIRTH_MISMATCH = _("身份证号中的出生日期 %(id_birth)s 与填写的 %(birth)s 不符。")
 ID_DUPLICATE_IN_FORM = _("同一户中身份证号 %(id)s 重复。")
 ID_ALREADY_REGISTERED = _("%(name)s 已在贫困户 %(household)s 中登记，一个人只能在一户中有效登记。")
+ID_ALREADY_CURRENT = _("该身份证号已在另一户有效登记中（可能刚被他人登记），请核实。")
 HEAD_EXACTLY_ONE = _("每户必须有且只有一名户主。")
 HOUSEHOLD_NEEDS_MEMBERS = _("请至少登记一名家庭成员（户主）。")
 OTHER_CAUSES_INVALID = _("其他致贫原因最多两项，且不能与主要致贫原因重复。")

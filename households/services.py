@@ -175,12 +175,10 @@ def _save_member(member: Member, *, field_prefix: str = "") -> Member:
         error.fields = {f"{field_prefix}{k}": v for k, v in error.fields.items()}
         raise
     except IntegrityError as error:
-        raise _invalid(
-            errors.ID_ALREADY_REGISTERED % {"name": member.name, "household": "?"},
-            f"{field_prefix}id_number",
-            409,
-            "conflict",
-        ) from error
+        # A concurrent write got there between our check and this insert.
+        if "member_one_active_head" in str(error):
+            raise _invalid(errors.HEAD_EXACTLY_ONE, f"{field_prefix}relationship", 409, "conflict") from error
+        raise _invalid(errors.ID_ALREADY_CURRENT, f"{field_prefix}id_number", 409, "conflict") from error
     return member
 
 
