@@ -23,6 +23,7 @@ REASON_REQUIRED = _("“%(action)s”必须填写理由。")
 NOTICE_NOT_ENDED = _("公示期未满：公示至 %(ends)s，之后才能进入下一环节。")
 OBJECTION_PENDING = _("公示期间有 %(count)d 条异议尚未处理，处理完毕前不能进入下一环节。")
 DATE_IN_FUTURE = _("生效日期不能晚于今天。")
+REASON_TOO_LONG = _("理由不能超过 %(limit)d 个字。")
 DATE_BEFORE_PREVIOUS = _("生效日期不能早于上一环节的日期 %(previous)s。")
 EXCLUSION_HITS = _("不符合识别条件（%(count)d 项）：%(hits)s")
 

@@ -13,6 +13,13 @@ from villages.filtersets import within_division
 ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
+def normalise_id_query(value: str) -> str:
+    """Return the stored (18-digit, upper-case) form of an ID number typed into a search."""
+    from households.idnumber import upgrade_15
+
+    return upgrade_15(value) if len(value) == 15 else value.upper()
+
+
 class HouseholdFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("搜索（户主或成员姓名、身份证号、户编号）"))
     within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
@@ -34,10 +41,7 @@ class HouseholdFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         if ID_PATTERN.match(value):
-            from households.idnumber import upgrade_15
-
-            number = upgrade_15(value) if len(value) == 15 else value.upper()
-            members = Member.objects.filter(household=OuterRef("pk"), id_number=number)
+            members = Member.objects.filter(household=OuterRef("pk"), id_number=normalise_id_query(value))
             return queryset.filter(Exists(members))
         if value.isdigit():
             return queryset.filter(registry_number__startswith=value)
@@ -67,7 +71,7 @@ class MemberFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         if ID_PATTERN.match(value):
-            return queryset.filter(id_number=value.upper())
+            return queryset.filter(id_number=normalise_id_query(value))
         return queryset.filter(name__contains=value)
 
     def filter_within(self, queryset, name, value):

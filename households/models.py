@@ -104,7 +104,7 @@ class Household(models.Model):
         editable=False,
     )
     notice_ends_on = models.DateField(_("公示截止日期"), null=True, blank=True, editable=False)
-    status_reason = models.CharField(_("状态原因"), max_length=200, blank=True, editable=False)
+    status_reason = models.CharField(_("状态原因"), max_length=500, blank=True, editable=False)
     status_date = models.DateField(_("状态日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -28,7 +28,7 @@ from households.choices import (
 from households.exclusions import PersonRef, run_exclusion_checks
 from households.idnumber import parse_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
-from households.workflow import NOTICE_STEPS, TRANSITIONS, apply_transition
+from households.workflow import NOTICE_STEPS, REASON_MAX_LENGTH, TRANSITIONS, apply_transition, check_not_future
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, roles_with
@@ -85,6 +85,10 @@ MEMBER_FIELDS = (
 
 def _invalid(message, field: str = "__all__", status: int = 400, code: str = "invalid") -> ApplicationError:
     return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
+
+
+def _kind_label(kind) -> str:
+    return str(MemberEventKind(kind).label) if kind in MemberEventKind.values else str(kind)
 
 
 def _require_role(actor, roles) -> None:
@@ -224,6 +228,7 @@ def household_apply(
             status=409,
         )
     on_date = on_date or date.today()
+    check_not_future(on_date)
     record = Household(
         village=village,
         county_code=village.code[:6],
@@ -357,7 +362,8 @@ def member_add(*, actor, household: Household, data: dict, kind: str, event_date
     if actor is not None:
         require_in_scope(actor, household.village_id)
     if kind not in INCOMING_EVENTS:
-        raise _invalid(errors.EVENT_KIND_INVALID % {"kind": MemberEventKind(kind).label}, "kind")
+        raise _invalid(errors.EVENT_KIND_INVALID % {"kind": _kind_label(kind)}, "kind")
+    check_not_future(event_date, "event_date")
     household = Household.objects.select_for_update().get(pk=household.pk)
     _ensure_open(household)
     data = normalise_member(data)
@@ -397,7 +403,8 @@ def member_leave(
     if actor is not None:
         require_in_scope(actor, member.household.village_id)
     if kind not in EVENT_MEMBER_STATUS:
-        raise _invalid(errors.EVENT_KIND_INVALID % {"kind": MemberEventKind(kind).label}, "kind")
+        raise _invalid(errors.EVENT_KIND_INVALID % {"kind": _kind_label(kind)}, "kind")
+    check_not_future(event_date, "event_date")
     household = Household.objects.select_for_update().get(pk=member.household_id)
     _ensure_open(household)
     member = Member.objects.select_for_update().get(pk=member.pk)
@@ -419,13 +426,17 @@ def member_leave(
             raise _invalid(errors.MEMBER_NEW_HEAD_REQUIRED % {"event": MemberEventKind(kind).label}, "new_head")
         if not others.filter(pk=new_head.pk).exists():
             raise _invalid(errors.MEMBER_NEW_HEAD_INVALID, "new_head")
-        Member.objects.filter(pk=new_head.pk).update(relationship=Relationship.HEAD, version=new_head.version + 1)
+        heir = Member.objects.select_for_update().get(pk=new_head.pk)
+        previous = heir.relationship
+        heir.relationship = Relationship.HEAD
+        heir.version += 1
+        heir.save(update_fields=["relationship", "version", "updated_at"])
         audit_record(
             actor=actor,
             action="member.become_head",
-            instance=new_head,
+            instance=heir,
             scope_code=household.village_id,
-            before={"relationship": new_head.relationship},
+            before={"relationship": previous},
             after={"relationship": Relationship.HEAD},
         )
     MemberEvent.objects.create(
@@ -458,8 +469,12 @@ def objection_raise(
     *, actor, household: Household, objector: str, content: str, raised_on: date | None = None
 ) -> Objection:
     """Record an objection raised during a public notice; it blocks the next step."""
+    if actor is None:
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)  # a person records it
     _require_role(actor, DATA_ENTRY_ROLES)
     require_in_scope(actor, household.village_id)
+    raised_on = raised_on or date.today()
+    check_not_future(raised_on, "raised_on")
     household = Household.objects.select_for_update().get(pk=household.pk)
     if household.step not in NOTICE_STEPS:
         raise _invalid(errors.OBJECTION_ONLY_IN_NOTICE, status=409, code="transition_not_allowed")
@@ -469,7 +484,7 @@ def objection_raise(
         step=household.step,
         objector=objector.strip() or "匿名",
         content=content,
-        raised_on=raised_on or date.today(),
+        raised_on=raised_on,
         recorded_by=actor,
     )
     full_clean_or_raise(objection)
@@ -499,6 +514,8 @@ def objection_resolve(*, actor, objection: Objection, outcome: str, resolution: 
         raise _invalid(errors.OBJECTION_OUTCOME_INVALID, "outcome")
     if not resolution.strip():
         raise _invalid(errors.OBJECTION_RESOLUTION_REQUIRED, "resolution")
+    if len(resolution.strip()) > REASON_MAX_LENGTH:
+        raise _invalid(errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}, "resolution")
     ensure_four_eyes(actor=actor, earlier_actors=[objection.recorded_by_id])
     objection.outcome = outcome
     objection.resolution = resolution.strip()

@@ -35,6 +35,8 @@ S = HouseholdStatus
 P = IdentificationStep
 ACTIVE_STATUSES = tuple(s for s in HouseholdStatus.values if s not in CLOSED_STATUSES)
 NOTICE_STEPS = (P.VILLAGE_NOTICE, P.TOWNSHIP_NOTICE)
+#: Longest reason a transition records (the status_reason and StatusChange.reason columns).
+REASON_MAX_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,14 @@ def _round_actors(household: Household) -> list:
     return [actor for _action, actor in changes[start:]]
 
 
+def check_not_future(day: date, field: str = "on_date") -> None:
+    """Refuse a date after today: the registry records what has happened."""
+    if day > date.today():
+        raise ApplicationError(errors.DATE_IN_FUTURE, code="invalid", fields={field: [str(errors.DATE_IN_FUTURE)]})
+
+
 def _check_date(household: Household, on_date: date) -> None:
-    if on_date > date.today():
-        raise ApplicationError(errors.DATE_IN_FUTURE, code="invalid", fields={"on_date": [str(errors.DATE_IN_FUTURE)]})
+    check_not_future(on_date)
     previous = household.status_changes.order_by("-id").values_list("effective_date", flat=True).first()
     if previous and on_date < previous:
         message = errors.DATE_BEFORE_PREVIOUS % {"previous": previous}
@@ -186,6 +193,9 @@ def household_transition(
     reason = (reason or "").strip()
     if t.needs_reason and not reason:
         message = errors.REASON_REQUIRED % {"action": t.label}
+        raise ApplicationError(message, code="invalid", fields={"reason": [str(message)]})
+    if len(reason) > REASON_MAX_LENGTH:
+        message = errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}
         raise ApplicationError(message, code="invalid", fields={"reason": [str(message)]})
     if t.reason_choices and reason not in t.reason_choices:
         message = errors.REASON_REQUIRED % {"action": t.label}

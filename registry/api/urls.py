@@ -7,4 +7,5 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("", include("villages.api.urls")),
+    path("", include("households.api.urls")),
 ]

@@ -65,6 +65,17 @@ def test_every_api_path_is_in_the_schema(schema):
         "/api/v1/divisions/{code}/",
         "/api/v1/work-teams/",
         "/api/v1/work-teams/{pk}/",
+        "/api/v1/households/",
+        "/api/v1/households/{pk}/",
+        "/api/v1/households/{pk}/transitions/",
+        "/api/v1/households/{pk}/members/",
+        "/api/v1/households/{pk}/objections/",
+        "/api/v1/households/{pk}/helper/",
+        "/api/v1/members/",
+        "/api/v1/members/{pk}/",
+        "/api/v1/members/{pk}/leave/",
+        "/api/v1/objections/{pk}/",
+        "/api/v1/objections/{pk}/resolve/",
     } <= routed
     documented = unnamed(schema["paths"])
     assert unnamed(routed) <= documented, unnamed(routed) - documented

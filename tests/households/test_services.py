@@ -277,3 +277,46 @@ def test_pair_helper_checks_area_and_poverty(users, divisions):
 
 def test_mask_id_keeps_only_the_ends():
     assert mask_id("43112919800101123X") == "4311**********123X"
+
+
+def test_future_dates_and_unknown_event_kinds_are_refused(users, divisions):
+    from datetime import timedelta
+
+    from households.errors import DATE_IN_FUTURE
+
+    tomorrow = date.today() + timedelta(days=1)
+    with pytest.raises(ApplicationError) as info:
+        make_applied(village=divisions[LIAN], on_date=tomorrow)
+    assert str(info.value) == str(DATE_IN_FUTURE)
+    household = make_applied(village=divisions[LIAN])
+    son = household.members.exclude(relationship="head").first()
+    with pytest.raises(ApplicationError) as info:
+        member_leave(actor=users["team_lian"], member=son, kind=MemberEventKind.MOVE_OUT, event_date=tomorrow)
+    assert info.value.fields == {"event_date": [str(DATE_IN_FUTURE)]}
+    with pytest.raises(ApplicationError) as info:
+        member_leave(actor=users["team_lian"], member=son, kind="abduction", event_date=date.today())
+    assert "abduction" in str(info.value)
+
+
+def test_new_head_is_saved_with_a_new_version_and_timestamp(users, divisions):
+    household = make_applied(village=divisions[LIAN])
+    head = household.members.get(relationship="head")
+    son = household.members.exclude(relationship="head").first()
+    member_leave(
+        actor=users["team_lian"], member=head, kind=MemberEventKind.DEATH, event_date=date.today(), new_head=son
+    )
+    promoted = Member.objects.get(pk=son.pk)
+    assert (promoted.relationship, promoted.version) == ("head", son.version + 1)
+    assert promoted.updated_at > son.updated_at
+
+
+def test_member_search_upgrades_fifteen_digit_numbers(users, divisions):
+    from households.filtersets import MemberFilterSet
+
+    old = "431129800101151"
+    upgraded = member_data() | {"id_number": old, "birth_date": None, "sex": ""}
+    household = household_apply(
+        actor=users["team_lian"], village=divisions[LIAN], household=household_data(), members=[upgraded]
+    )
+    found = MemberFilterSet({"q": old}, queryset=Member.objects.all()).qs
+    assert list(found) == [household.members.get()]

@@ -285,3 +285,13 @@ def test_natural_decrease_takes_a_listed_reason(users, registered):
     household = step(users, registered, "natural_decrease", "township_daxi", reason="merged")
     assert household.status == HouseholdStatus.NATURAL_DECREASE
     assert_refused(lambda: step(users, household, "remove", "county_jianghua", reason="x"), household=household)
+
+
+def test_reason_longer_than_the_record_holds_is_refused(users, applied):
+    assert_refused(
+        lambda: step(users, applied, "appraisal_reject", "team_lian", reason="长" * 501, on_date=date.today()),
+        errors.REASON_TOO_LONG % {"limit": 500},
+        household=applied,
+    )
+    rejected = step(users, applied, "appraisal_reject", "team_lian", reason="长" * 500, on_date=date.today())
+    assert rejected.status == "rejected"
