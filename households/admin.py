@@ -126,7 +126,7 @@ class HouseholdAdmin(ScopedModelAdmin):
     readonly_fields = STATUS_FIELDS
     autocomplete_fields = ["village"]
     inlines = [MemberInline, StatusChangeInline]
-    actions = [_transition_action(name) for name, t in TRANSITIONS.items() if not t.via_objection]
+    actions = [_transition_action(name) for name, t in TRANSITIONS.items() if not t.internal]
 
     def get_readonly_fields(self, request, obj=None):
         return [*STATUS_FIELDS, "village"] if obj else STATUS_FIELDS

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -54,7 +53,7 @@ class Transition:
     closes_notice: bool = False  # notice must have ended with no pending objection
     exclusion_checks: bool = False
     reason_choices: tuple[str, ...] = field(default=())
-    via_objection: bool = False  # only the decision on an objection applies it
+    internal: bool = False  # applied only by another service (an objection decision, an exit case)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -98,11 +97,19 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "objection_return", _("异议成立，退回重新评议"), (S.IN_NOTICE,), NOTICE_STEPS, S.APPLIED, P.APPLICATION,
-            frozenset(), via_objection=True,
+            frozenset(), internal=True,
         ),
         Transition(
             "objection_reject", _("异议成立，不予识别"), (S.IN_NOTICE,), NOTICE_STEPS, S.REJECTED, P.REJECTED,
-            frozenset(), via_objection=True,
+            frozenset(), internal=True,
+        ),
+        Transition(
+            "certify_exit", _("脱贫退出（县级审定）"), (S.REGISTERED, S.RETURNED), None, S.EXITED, None,
+            frozenset(), internal=True,
+        ),
+        Transition(
+            "return_to_poverty", _("返贫"), (S.EXITED,), None, S.RETURNED, None,
+            frozenset(), internal=True,
         ),
         Transition(
             "remove", _("清退（错评）"), (S.REGISTERED, S.EXITED, S.RETURNED), None, S.REMOVED, None,
@@ -119,7 +126,7 @@ TRANSITIONS: dict[str, Transition] = {
 
 def available_transitions(household: Household, user) -> list[Transition]:
     """Return the transitions ``user`` could try now (status, step and role fit)."""
-    return [t for t in TRANSITIONS.values() if not t.via_objection and _fits(t, household) and _role_allows(t, user)]
+    return [t for t in TRANSITIONS.values() if not t.internal and _fits(t, household) and _role_allows(t, user)]
 
 
 def _fits(t: Transition, household: Household) -> bool:
@@ -132,9 +139,11 @@ def _role_allows(t: Transition, user) -> bool:
     return user.is_superuser or user.role == Role.ADMIN or user.role in t.roles
 
 
-def notice_days(kind: str) -> int:
-    """Return the configured length of a notice period, in days (commonly 7)."""
-    return int(getattr(settings, "REGISTRY_NOTICE_DAYS", {}).get(kind, 7))
+def notice_days(kind: str, division_code: str = "") -> int:
+    """Return the configured length of a notice period in days (a parameter, commonly 7)."""
+    from assessments.parameters import notice_days as configured
+
+    return configured(kind, division_code)
 
 
 def _round_actors(household: Household) -> list:
@@ -173,7 +182,7 @@ def household_transition(
     from households.services import people_of
 
     t = TRANSITIONS.get(action)
-    if t is None or t.via_objection:
+    if t is None or t.internal:
         raise ApplicationError(errors.TRANSITION_UNKNOWN % {"action": action}, code="invalid")
     if actor is not None:
         require_in_scope(actor, household.village_id)
@@ -232,7 +241,9 @@ def apply_transition(*, household: Household, t: Transition, actor, reason: str,
     household.step = t.to_step or household.step
     household.status_reason = reason
     household.status_date = on_date
-    household.notice_ends_on = on_date + timedelta(days=notice_days(t.opens_notice)) if t.opens_notice else None
+    household.notice_ends_on = (
+        on_date + timedelta(days=notice_days(t.opens_notice, household.village_id)) if t.opens_notice else None
+    )
     if t.action == "county_approve":
         household.identified_year = on_date.year
         fields.append("identified_year")

@@ -128,6 +128,13 @@ def load_demo(*, password: str | None = None) -> dict[str, int]:
     for code, team in TEAMS.items():
         if not WorkTeam.objects.filter(village_id=code).exists():
             village_services.work_team_create(actor=None, village=divisions[code], **team)
+    from assessments.choices import ParameterKey
+    from assessments.parameters import NATIONAL_POVERTY_LINES, parameter_set
+
+    for year, amount in NATIONAL_POVERTY_LINES.items():
+        parameter_set(
+            actor=None, key=ParameterKey.POVERTY_LINE, year=year, value=str(amount), note="国家扶贫标准（现价）"
+        )
     users = 0
     for username, role, code, name in DEMO_USERS:
         jurisdictions = [divisions[code]] if code else []

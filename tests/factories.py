@@ -127,3 +127,43 @@ def make_household(*, village, status: str, persons: int = 3):
     elif status != "registered":
         raise ValueError(status)
     return household
+
+
+def make_assessed(*, village, year: int = 2018, wage: int = 20000, persons: int = 3, housing_grade: str = "B", **data):
+    """Register a household with safe housing and record its ``year`` assessment (system actor)."""
+    from assessments.services import assessment_record
+    from households.services import household_update
+
+    household = make_household(village=village, status="registered", persons=persons)
+    household = household_update(actor=None, household=household, changes={"housing_grade": housing_grade})
+    fields = {"wage_income": wage, "assessed_on": date(year, 11, 1)}
+    fields.update(data)
+    assessment = assessment_record(actor=None, household=household, year=year, data=fields)
+    return household, assessment
+
+
+#: The exit procedure up to certification, with the role that takes each step.
+EXIT_PATH = [
+    ("appraise", "team_lian"),
+    ("verify", "team_lian"),
+    ("acknowledge", "team_lian"),
+    ("open_notice", "team_lian"),
+    ("close_notice", "team_lian"),
+    ("township_approve", "township_daxi"),
+    ("county_certify", "county_jianghua"),
+]
+
+
+def exit_through(case, users: dict, *, until: str = "county_certify", start: date | None = None):
+    """Take an exit case along the procedure up to ``until``, dating steps so notices have ended."""
+    from assessments.exit_cases import exit_case_transition
+
+    day = start or date.today() - timedelta(days=20)
+    for action, username in EXIT_PATH:
+        if action == "close_notice":
+            day = day + timedelta(days=8)
+        reason = "户主签字" if action == "acknowledge" else ""
+        case = exit_case_transition(actor=users[username], case=case, action=action, reason=reason, on_date=day)
+        if action == until:
+            break
+    return case

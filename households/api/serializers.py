@@ -50,7 +50,7 @@ MAX_ID = 2**63 - 1
 UNKNOWN_FIELD = _("未知字段，或不能通过此接口修改（状态只能通过流程操作改变）。")
 
 #: The transitions a client may request (objection outcomes apply theirs through the objection).
-TRANSITION_CHOICES = [(t.action, t.label) for t in TRANSITIONS.values() if not t.via_objection]
+TRANSITION_CHOICES = [(t.action, t.label) for t in TRANSITIONS.values() if not t.internal]
 ACTION_HELP = _("流程操作（异议成立后的退回、不予识别由处理异议触发，不在此列）")
 #: Labels of the history actions that are not transitions of the table.
 HISTORY_ACTION_LABELS = {"apply": IdentificationStep.APPLICATION.label}

@@ -656,7 +656,7 @@ def test_transition_schema_enum_lists_the_table_without_objection_outcomes(clien
     action = schema["components"]["schemas"]["TransitionRequest"]["properties"]["action"]
     ref = action["$ref"] if "$ref" in action else action["allOf"][0]["$ref"]
     enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
-    assert enum == [a for a, t in TRANSITIONS.items() if not t.via_objection]
+    assert enum == [a for a, t in TRANSITIONS.items() if not t.internal]
     assert "objection_return" not in enum and "county_approve" in enum
 
 

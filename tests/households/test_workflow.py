@@ -126,8 +126,10 @@ def test_notice_cannot_close_before_its_end(users, applied):
     )
 
 
-def test_notice_days_are_configurable(users, applied, settings):
-    settings.REGISTRY_NOTICE_DAYS = {"village": 3, "township": 5}
+def test_notice_days_are_configurable(users, applied):
+    from assessments.parameters import parameter_set
+
+    parameter_set(actor=users["admin"], key="notice_days", qualifier="village", value=3)
     household = step(users, applied, "appraise", on_date=days_ago(3))
     household = step(users, household, "open_village_notice", on_date=days_ago(3))
     assert step(users, household, "close_village_notice", on_date=date.today()).step == "township_review"

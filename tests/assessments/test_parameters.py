@@ -1,0 +1,73 @@
+"""Parameters: national defaults, province overrides, per-year values, who may change them."""
+
+from decimal import Decimal
+
+import pytest
+
+from assessments.choices import ParameterKey
+from assessments.parameters import (
+    PARAMETER_SCOPE,
+    incidence_threshold,
+    monitoring_threshold,
+    notice_days,
+    parameter_set,
+    poverty_line,
+)
+from registry.errors import ApplicationError
+from registry.models import AuditEntry
+
+HUNAN = "430000000000"
+LIAN = "431129203201"
+
+
+def test_demo_loads_the_known_national_lines(db):
+    assert poverty_line(2014) == Decimal("2800")
+    assert poverty_line(2016, LIAN) == Decimal("2952")
+    assert poverty_line(2020, "371702000000") == Decimal("4000")
+
+
+def test_missing_line_is_a_clear_error(db):
+    with pytest.raises(ApplicationError) as info:
+        poverty_line(2009)
+    assert "扶贫标准" in str(info.value) and "2009" in str(info.value)
+
+
+def test_a_province_row_overrides_the_national_one(users):
+    parameter_set(
+        actor=users["province_hunan"], key=ParameterKey.POVERTY_LINE, year=2018, scope_code=HUNAN, value="3600"
+    )
+    assert poverty_line(2018, LIAN) == Decimal("3600")
+    assert poverty_line(2018, "371702000000") == Decimal("3535")
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.actor, entry.scope_code) == ("parameter.create", users["province_hunan"], HUNAN)
+
+
+def test_monitoring_threshold_defaults_to_factor_times_line(users):
+    assert monitoring_threshold(2018) == Decimal("5302.50")
+    parameter_set(actor=users["admin"], key=ParameterKey.MONITORING_THRESHOLD, year=2018, value="5000")
+    assert monitoring_threshold(2018) == Decimal("5000")
+
+
+def test_defaults_for_notices_and_thresholds(db):
+    assert notice_days("village") == 7 and notice_days("monitoring") == 5
+    assert incidence_threshold("central_east") == Decimal("2") and incidence_threshold("west") == Decimal("3")
+
+
+@pytest.mark.parametrize(
+    ("username", "scope"),
+    [("county_jianghua", HUNAN), ("province_hunan", ""), ("province_hunan", "370000000000"), ("team_lian", "")],
+)
+def test_only_admins_nationally_and_provinces_for_themselves(users, username, scope):
+    with pytest.raises(ApplicationError) as info:
+        parameter_set(actor=users[username], key=ParameterKey.POVERTY_LINE, year=2018, scope_code=scope, value="1")
+    assert info.value.status in (403, 404)
+    assert poverty_line(2018, LIAN) == Decimal("3535")
+    assert str(info.value) in (str(PARAMETER_SCOPE), "该对象不在您的管辖范围内。")
+
+
+def test_setting_the_same_value_writes_nothing(users):
+    count = AuditEntry.objects.count()
+    parameter_set(
+        actor=users["admin"], key=ParameterKey.POVERTY_LINE, year=2018, value="3535", note="国家扶贫标准（现价）"
+    )
+    assert AuditEntry.objects.count() == count
