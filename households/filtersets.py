@@ -10,6 +10,9 @@ from households.choices import Attribute, Cause, HouseholdStatus, Identification
 from households.models import Household, Member
 from villages.filtersets import within_division
 
+#: Bounds that keep out-of-range numbers a form error on every database (never an overflow).
+ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
+YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
@@ -24,12 +27,12 @@ class HouseholdFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("搜索（户主或成员姓名、身份证号、户编号）"))
     within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
     village = django_filters.CharFilter(field_name="village_id", label=_("村代码"))
-    group = django_filters.NumberFilter(field_name="group_id", label=_("村民小组"))
+    group = django_filters.NumberFilter(field_name="group_id", label=_("村民小组"), **ID_BOUNDS)
     status = django_filters.MultipleChoiceFilter(choices=HouseholdStatus.choices, label=_("状态"))
     step = django_filters.ChoiceFilter(choices=IdentificationStep.choices, label=_("识别环节"))
     attribute = django_filters.ChoiceFilter(choices=Attribute.choices, label=_("贫困户属性"))
     cause = django_filters.ChoiceFilter(field_name="main_cause", choices=Cause.choices, label=_("主要致贫原因"))
-    year = django_filters.NumberFilter(field_name="identified_year", label=_("识别年度"))
+    year = django_filters.NumberFilter(field_name="identified_year", label=_("识别年度"), **YEAR_BOUNDS)
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
 
     class Meta:
@@ -55,7 +58,7 @@ class HouseholdFilterSet(django_filters.FilterSet):
 class MemberFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("搜索（姓名或身份证号）"))
     within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
-    household = django_filters.NumberFilter(field_name="household_id", label=_("贫困户"))
+    household = django_filters.NumberFilter(field_name="household_id", label=_("贫困户"), **ID_BOUNDS)
     status = django_filters.ChoiceFilter(choices=MemberStatus.choices, label=_("成员状态"))
     household_status = django_filters.MultipleChoiceFilter(
         field_name="household__status", choices=HouseholdStatus.choices, label=_("户状态")

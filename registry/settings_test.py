@@ -53,6 +53,8 @@ if _url.startswith(("postgres://", "postgresql://")):
         DATABASES = {"default": dj_database_url.parse(f"sqlite:///{VAR_DIR / 'test.sqlite3'}")}
 else:
     POSTGRES_AVAILABLE = False
+# Job progress goes through a second alias; in tests it mirrors the default connection.
+DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -16,6 +16,9 @@ from registry.models import User
 from villages.models import Division
 
 DEMO_PASSWORD = "Test-demo-pass-2026"
+#: Databases a test of background jobs uses: job progress goes through the "progress"
+#: alias on PostgreSQL (see registry.jobs.progress_alias), through "default" on SQLite.
+JOB_DATABASES = ["default", "progress"] if getattr(settings, "POSTGRES_AVAILABLE", True) else ["default"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,6 +13,7 @@ from households.models import Household, Member, StatusChange
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.jobs import job_create, job_run
 from registry.models import AuditEntry, Job
+from tests.conftest import JOB_DATABASES
 from tests.factories import make_id_number
 
 LIAN = "431129203201"
@@ -150,7 +151,7 @@ def test_template_has_every_column_with_an_example_that_parses():
     assert header == [c.header for c in COLUMNS] and len(example) == len(header)
 
 
-@pytest.mark.django_db(databases=["default", "progress"])
+@pytest.mark.django_db(databases=JOB_DATABASES)
 def test_import_as_a_job_reports_progress_and_result(users, settings):
     settings.REGISTRY_JOBS_IN_THREAD = False
     job = job_create(
@@ -167,7 +168,7 @@ def test_import_as_a_job_reports_progress_and_result(users, settings):
     assert job.payload is None
 
 
-@pytest.mark.django_db(databases=["default", "progress"])
+@pytest.mark.django_db(databases=JOB_DATABASES)
 def test_failed_job_keeps_the_row_errors(users, settings):
     settings.REGISTRY_JOBS_IN_THREAD = False
     rows = rows_for(1)

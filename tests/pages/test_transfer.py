@@ -10,12 +10,13 @@ from households.models import Household
 from households.services import member_update
 from registry.jobs import job_run
 from registry.models import Job
+from tests.conftest import JOB_DATABASES
 from tests.factories import make_applied
 from tests.households.test_imports import csv_file, rows_for
 
 LIAN = "431129203201"
 SHETIAN = "430523104201"
-pytestmark = pytest.mark.django_db(databases=["default", "progress"])
+pytestmark = pytest.mark.django_db(databases=JOB_DATABASES)
 
 
 @pytest.fixture(autouse=True)
