@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("divisions/", include("villages.urls")),
+    path("households/", include("households.urls")),
     path("households/", include("households.transfer_urls")),
     # Ahead of the admin's own "view on site" redirect, which does not respect the scope.
     path("admin/r/<int:content_type_id>/<path:object_id>/", admin.site.admin_view(scoped_view_on_site)),
