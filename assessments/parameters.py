@@ -59,6 +59,17 @@ DEFAULTS: list[tuple[str, str, object, str]] = [
 NATIONAL_POVERTY_LINES = {2014: 2800, 2015: 2855, 2016: 2952, 2017: 3335, 2018: 3535, 2019: 3747, 2020: 4000}
 
 
+def seed_defaults() -> int:
+    """Create any missing national default (the migration's seed); return how many were added."""
+    added = 0
+    for key, qualifier, value, note in DEFAULTS:
+        _row, created = Parameter.objects.get_or_create(
+            key=key, qualifier=qualifier, year=0, scope_code="", defaults={"value": value, "note": note}
+        )
+        added += created
+    return added
+
+
 def parameter(key: str, *, year: int = 0, division_code: str = "", qualifier: str = ""):
     """Return the value in force for ``key`` (see the module docstring), or refuse clearly."""
     province = division_code[:2].ljust(12, "0") if division_code else ""

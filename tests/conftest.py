@@ -32,7 +32,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from assessments.parameters import seed_defaults
+
     with django_db_blocker.unblock():
+        seed_defaults()  # a kept (--reuse-db) database may have been flushed by browser tests
         load_demo(password=DEMO_PASSWORD)
 
 

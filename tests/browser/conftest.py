@@ -52,9 +52,13 @@ def browser():
 
 @pytest.fixture
 def demo(transactional_db):
+    """Load the demo data and the default parameters (a transactional test's flush removes
+    the rows the migrations seeded)."""
+    from assessments.parameters import seed_defaults
     from registry.demo import load_demo
     from tests.conftest import DEMO_PASSWORD
 
+    seed_defaults()
     load_demo(password=DEMO_PASSWORD)
 
 
