@@ -17,4 +17,7 @@ EXIT_ASSESSMENT_CHANGED = _("申请提出后年度核查已修改（版本 %(the
 EXIT_ACK_NAME_REQUIRED = _("请填写签字认可的户主或家庭成员姓名。")
 MEASURE_FIVE_BATCHES = _("请选择该措施对应的“五个一批”。")
 CASE_NOT_IN_NOTICE = _("只能在公示期间登记异议。")
+EXIT_STEP_NOT_ALLOWED = _("退出申请当前为“%(status)s”，不能执行“%(action)s”。")
+ACK_NAME_TOO_LONG = _("签字认可人姓名不能超过 %(limit)d 个字。")
+MEASURE_FIELD_UNKNOWN = _("不能设置这些字段：%(fields)s")
 REVOKE_REASON_REQUIRED = _("撤销必须说明理由。")

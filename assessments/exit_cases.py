@@ -31,8 +31,8 @@ from households.workflow import TRANSITIONS as HOUSEHOLD_TRANSITIONS
 from households.workflow import apply_transition, check_not_future
 from registry.audit import audit_record
 from registry.errors import PERMISSION_DENIED, ApplicationError
-from registry.roles import Role
-from registry.services import ensure_four_eyes, require_in_scope
+from registry.roles import Capability, Role
+from registry.services import ensure_four_eyes, require_capability, require_in_scope
 
 C = ExitCaseStatus
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -205,8 +205,7 @@ def exit_case_transition(
     case = ExitCase.objects.select_for_update().select_related("household", "assessment").get(pk=case.pk)
     if case.status not in step.sources:
         raise ApplicationError(
-            household_errors.TRANSITION_NOT_ALLOWED
-            % {"status": case.get_status_display(), "step": case.year, "action": step.label},
+            errors.EXIT_STEP_NOT_ALLOWED % {"status": case.get_status_display(), "action": step.label},
             code="transition_not_allowed",
             status=409,
         )
@@ -227,6 +226,9 @@ def exit_case_transition(
         raise _invalid(message, "reason")
     if len(reason) > 500:
         raise _invalid(household_errors.REASON_TOO_LONG % {"limit": 500}, "reason")
+    limit = ExitCase._meta.get_field("acknowledged_by").max_length
+    if action == "acknowledge" and len(reason) > limit:
+        raise _invalid(errors.ACK_NAME_TOO_LONG % {"limit": limit}, "reason")
     on_date = on_date or date.today()
     check_not_future(on_date)
     previous = case.steps.order_by("-id").values_list("effective_date", flat=True).first()
@@ -341,6 +343,7 @@ def exit_objection_raise(
 ) -> ExitObjection:
     if actor is None:
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+    require_capability(actor, Capability.ENTER_HOUSEHOLDS)
     require_in_scope(actor, case.household.village_id)
     case = ExitCase.objects.select_for_update().select_related("household").get(pk=case.pk)
     if case.status != C.IN_NOTICE:

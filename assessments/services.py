@@ -20,6 +20,9 @@ from registry.services import full_clean_or_raise, require_capability, require_i
 
 ASSESSABLE = (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED, HouseholdStatus.EXITED)
 INCOME_FIELDS = ("wage_income", "operating_income", "operating_cost", "property_income")
+MEASURE_FIELDS = {
+    "category", "five_batches", "measure_date", "amount", "fund_source", "responsible_unit", "description",
+}  # fmt: skip
 ASSESSMENT_FIELDS = (
     *INCOME_FIELDS,
     "transfers",
@@ -125,11 +128,15 @@ def assessment_record(
     for field in INCOME_FIELDS:
         if field in data and Decimal(str(data[field] or 0)) < 0:
             raise _invalid(errors.AMOUNT_NEGATIVE % {"field": Assessment._meta.get_field(field).verbose_name}, field)
-    assessed_on = data.get("assessed_on") or date.today()
     from households.workflow import check_not_future
 
-    check_not_future(assessed_on, "assessed_on")
     existing = Assessment.objects.select_for_update().filter(household=household, year=year).first()
+    assessed_on = data.get("assessed_on") or (existing.assessed_on if existing else date.today())
+    check_not_future(assessed_on, "assessed_on")
+    # The assessment of year Y judges income year Y, so it is done during or after it (within a year).
+    start, end = income_year_bounds(year, household.village_id)
+    if not start <= assessed_on <= end.replace(year=end.year + 1):
+        raise _invalid(errors.ASSESSMENT_DATE_YEAR % {"date": assessed_on, "year": year}, "assessed_on")
     if existing is None:
         assessment = Assessment(
             household=household, county_code=household.county_code, year=year, assessed_by=actor, household_size=0
@@ -161,7 +168,8 @@ def assessment_record(
         return existing
     existing.version += 1
     existing.assessed_by = actor
-    existing.save()
+    computed = ["transfers", "transfer_income", "net_income", "per_capita_net_income", "household_size"]
+    existing.save(update_fields=[*data, *computed, "version", "assessed_by", "updated_at"])
     audit_record(
         actor=actor,
         action="assessment.update",
@@ -178,6 +186,9 @@ def help_measure_add(*, actor, household: Household, data: dict) -> HelpMeasure:
     """Record a help measure received by a household (帮扶措施)."""
     require_capability(actor, Capability.ENTER_HOUSEHOLDS)
     require_in_scope(actor, household.village_id)
+    unknown = set(data) - MEASURE_FIELDS
+    if unknown:
+        raise _invalid(errors.MEASURE_FIELD_UNKNOWN % {"fields": ", ".join(sorted(unknown))})
     if not data.get("five_batches"):
         raise _invalid(errors.MEASURE_FIVE_BATCHES, "five_batches")
     measure = HelpMeasure(household=household, county_code=household.county_code, recorded_by=actor, **data)

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from assessments import views as assessment_views
 from registry import views
 from registry.admin_base import scoped_view_on_site
 
@@ -16,6 +17,9 @@ urlpatterns = [
     path("divisions/", include("villages.urls")),
     path("households/", include("households.urls")),
     path("households/", include("households.transfer_urls")),
+    path("assessments/", include("assessments.urls")),
+    path("verify/", assessment_views.verify, name="verify"),
+    path("verify/<str:code>/", assessment_views.verify_code, name="verify_code"),
     # Ahead of the admin's own "view on site" redirect, which does not respect the scope.
     path("admin/r/<int:content_type_id>/<path:object_id>/", admin.site.admin_view(scoped_view_on_site)),
     path("admin/", admin.site.urls),

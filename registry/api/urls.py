@@ -8,4 +8,5 @@ urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("", include("villages.api.urls")),
     path("", include("households.api.urls")),
+    path("", include("assessments.api.urls")),
 ]

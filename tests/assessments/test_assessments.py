@@ -117,3 +117,15 @@ def test_help_measures_and_visits_are_recorded(users, divisions):
         actor=users["team_lian"], household=household, visited_on=date(2018, 5, 2), note="了解产业"
     )
     assert AuditEntry.objects.latest("id").object_id == str(visit.pk)
+
+
+def test_assessment_date_must_fall_in_or_after_its_income_year(users, divisions):
+    household = make_household(village=divisions[LIAN], status="registered")
+    for day in (date(2017, 9, 30), date(2019, 10, 1)):
+        with pytest.raises(ApplicationError) as info:
+            assessment_record(actor=users["team_lian"], household=household, year=2018, data={"assessed_on": day})
+        assert str(info.value) == str(errors.ASSESSMENT_DATE_YEAR % {"date": day, "year": 2018})
+    assert not household.assessments.exists()
+    with pytest.raises(ApplicationError) as info:
+        help_measure_add(actor=users["team_lian"], household=household, data={"category": "industry", "cost": 1})
+    assert "cost" in str(info.value)
