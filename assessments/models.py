@@ -263,6 +263,9 @@ class ExitCaseStep(models.Model):
         return f"{self.case} {self.action}"
 
 
+OBJECTION_OUTCOMES = [("pending", _("待处理")), ("upheld", _("异议成立，退回")), ("dismissed", _("异议不成立"))]
+
+
 class ExitObjection(models.Model):
     """An objection raised during an exit case's village notice; it blocks until decided."""
 
@@ -277,7 +280,7 @@ class ExitObjection(models.Model):
     outcome = models.CharField(
         _("处理结果"),
         max_length=16,
-        choices=[("pending", _("待处理")), ("upheld", _("异议成立，退回")), ("dismissed", _("异议不成立"))],
+        choices=OBJECTION_OUTCOMES,
         default="pending",
     )
     resolved_by = models.ForeignKey(
