@@ -93,3 +93,34 @@ class FiveBatches(models.TextChoices):
     ECOLOGICAL = "ecological", _("生态补偿脱贫一批")
     EDUCATION = "education", _("发展教育脱贫一批")
     SOCIAL_SECURITY = "social_security", _("社会保障兜底一批")
+
+
+class VillageExitCaseStatus(models.TextChoices):
+    """Status of a village exit case; the steps are in ``assessments.area_exits``."""
+
+    PROPOSED = "proposed", _("乡镇提出")
+    IN_NOTICE = "in_notice", _("乡镇内公示")
+    NOTICE_ENDED = "notice_ended", _("公示无异议，报县审批")
+    APPROVED = "approved", _("县级批准出列")
+    RETURNED = "returned", _("退回修改")
+    REJECTED = "rejected", _("不予出列")
+    WITHDRAWN = "withdrawn", _("撤回")
+
+
+class CountyExitCaseStatus(models.TextChoices):
+    """Status of a county exit case; the steps are in ``assessments.area_exits``."""
+
+    APPLIED = "applied", _("县级申请")
+    PREFECTURE_REVIEWED = "prefecture_reviewed", _("市级初审通过")
+    VERIFYING = "verifying", _("省级核查（已抽样）")
+    EVALUATED = "evaluated", _("核查评估完成")
+    IN_NOTICE = "in_notice", _("公示中")
+    NOTICE_ENDED = "notice_ended", _("公示无异议，报省审批")
+    APPROVED = "approved", _("省级批准摘帽")
+    RETURNED = "returned", _("退回修改")
+    REJECTED = "rejected", _("不予摘帽")
+    WITHDRAWN = "withdrawn", _("撤回")
+
+
+#: Outcomes of an objection to an exit (household, village or county).
+OBJECTION_OUTCOMES = [("pending", _("待处理")), ("upheld", _("异议成立，退回")), ("dismissed", _("异议不成立"))]

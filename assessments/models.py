@@ -10,7 +10,16 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from assessments.choices import ExitCaseStatus, FiveBatches, MeasureCategory, ParameterKey
+from assessments.choices import (
+    OBJECTION_OUTCOMES,
+    CountyExitCaseStatus,
+    ExitCaseStatus,
+    FiveBatches,
+    MeasureCategory,
+    ParameterKey,
+    VillageExitCaseStatus,
+)
+from villages.choices import RegionClass
 
 money = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0"), "validators": [MinValueValidator(0)]}
 
@@ -263,9 +272,6 @@ class ExitCaseStep(models.Model):
         return f"{self.case} {self.action}"
 
 
-OBJECTION_OUTCOMES = [("pending", _("待处理")), ("upheld", _("异议成立，退回")), ("dismissed", _("异议不成立"))]
-
-
 class ExitObjection(models.Model):
     """An objection raised during an exit case's village notice; it blocks until decided."""
 
@@ -304,3 +310,393 @@ class ExitObjection(models.Model):
 
     def __str__(self):
         return f"{self.case} · {self.objector}"
+
+
+# Village exit (贫困村出列), county exit (贫困县摘帽) and annual reduction plans (年度减贫计划) ---------
+
+
+percent = {"max_digits": 7, "decimal_places": 2, "null": True, "blank": True, "editable": False}
+
+
+class AreaExitStepBase(models.Model):
+    """One step of a village or county exit case (程序记录); see the concrete models."""
+
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    action = models.CharField(_("操作"), max_length=32)
+    from_status = models.CharField(_("原状态"), max_length=20, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("说明"), max_length=500, blank=True)
+    effective_date = models.DateField(_("生效日期"))
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["case", "id"]
+
+    def __str__(self):
+        return f"{self.case} {self.action}"
+
+
+class AreaExitObjectionBase(models.Model):
+    """An objection (异议) raised during a village or county exit notice; it blocks until decided."""
+
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    objector = models.CharField(_("异议人"), max_length=50)
+    content = models.TextField(_("异议内容"))
+    raised_on = models.DateField(_("提出日期"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(_("处理结果"), max_length=16, choices=OBJECTION_OUTCOMES, default="pending")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    resolution = models.TextField(_("处理理由"), blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["case", "id"]
+
+    def __str__(self):
+        return f"{self.case} · {self.objector}"
+
+
+class VillageExitCase(models.Model):
+    """A poverty village's exit case (贫困村出列) for one year: incidence and checklist, as judged."""
+
+    village = models.ForeignKey(
+        "villages.Division",
+        verbose_name=_("村"),
+        on_delete=models.PROTECT,
+        related_name="village_exit_cases",
+        limit_choices_to={"level": "village"},
+    )
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    year = models.PositiveSmallIntegerField(_("出列年度"), validators=[MinValueValidator(1978)])
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=VillageExitCaseStatus.choices,
+        default=VillageExitCaseStatus.PROPOSED,
+        editable=False,
+    )
+    poor_persons = models.PositiveIntegerField(_("未脱贫人口"), editable=False)
+    rural_population = models.PositiveIntegerField(_("农村户籍人口"), editable=False)
+    incidence = models.DecimalField(_("贫困发生率（%）"), **percent)
+    region_class = models.CharField(_("区域类别"), max_length=16, choices=RegionClass.choices, editable=False)
+    threshold = models.DecimalField(_("退出标准（%）"), **percent)
+    checklist = models.JSONField(
+        _("出列指标"), encoder=DjangoJSONEncoder, blank=True, editable=False, help_text=_("指标 → {达标, 佐证}")
+    )
+    check_results = models.JSONField(_("判定结果"), encoder=DjangoJSONEncoder, editable=False)
+    notice_ends_on = models.DateField(_("公示截止日期"), null=True, blank=True, editable=False)
+    status_reason = models.CharField(_("状态原因"), max_length=500, blank=True, editable=False)
+    approved_on = models.DateField(_("批准日期"), null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    scope_path = "village_id"
+    scope_county_path = "county_code"
+
+    class Meta:
+        verbose_name = _("贫困村出列")
+        verbose_name_plural = _("贫困村出列")
+        ordering = ["-year", "village"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["village"],
+                condition=~Q(status__in=[VillageExitCaseStatus.REJECTED, VillageExitCaseStatus.WITHDRAWN]),
+                name="village_exit_one_live_case_per_village",
+                violation_error_message=_("该村已有在办或已批准的出列申请。"),
+            )
+        ]
+        indexes = [models.Index(fields=["county_code", "status"], name="village_exit_county_status_idx")]
+
+    def __str__(self):
+        return f"{self.village.name} {self.year} 年出列（{self.get_status_display()}）"
+
+
+class VillageExitStep(AreaExitStepBase):
+    """One step of a village exit case (出列程序记录)."""
+
+    case = models.ForeignKey(
+        VillageExitCase, verbose_name=_("出列申请"), on_delete=models.PROTECT, related_name="steps"
+    )
+
+    scope_path = "case__village_id"
+    scope_county_path = "county_code"
+
+    class Meta(AreaExitStepBase.Meta):
+        verbose_name = _("出列程序记录")
+        verbose_name_plural = _("出列程序记录")
+
+
+class VillageExitObjection(AreaExitObjectionBase):
+    """An objection raised during a village exit's notice within the township."""
+
+    case = models.ForeignKey(
+        VillageExitCase, verbose_name=_("出列申请"), on_delete=models.PROTECT, related_name="objections"
+    )
+
+    scope_path = "case__village_id"
+    scope_county_path = "county_code"
+
+    class Meta(AreaExitObjectionBase.Meta):
+        verbose_name = _("出列公示异议")
+        verbose_name_plural = _("出列公示异议")
+
+
+class CountyExitCase(models.Model):
+    """A poverty county's exit case (贫困县摘帽): application, reviews, the province's evaluation.
+
+    The evaluation (专项评估检查) draws a seeded sample of exited households and of villages,
+    records each visit, and stores the three rates, the comprehensive incidence and the
+    result of each veto, so the decision can be read and recomputed later.
+    """
+
+    county = models.ForeignKey(
+        "villages.Division",
+        verbose_name=_("县"),
+        on_delete=models.PROTECT,
+        related_name="county_exit_cases",
+        limit_choices_to={"level": "county"},
+    )
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    year = models.PositiveSmallIntegerField(_("摘帽年度"), validators=[MinValueValidator(1978)])
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=CountyExitCaseStatus.choices,
+        default=CountyExitCaseStatus.APPLIED,
+        editable=False,
+    )
+    region_class = models.CharField(_("区域类别"), max_length=16, choices=RegionClass.choices, editable=False)
+    threshold = models.DecimalField(_("退出标准（%）"), **percent)
+    rural_population = models.PositiveIntegerField(_("农村户籍人口"), editable=False)
+    poor_persons = models.PositiveIntegerField(_("申请时未脱贫人口"), editable=False)
+    incidence = models.DecimalField(_("申请时贫困发生率（%）"), **percent)
+    sample_seed = models.BigIntegerField(_("抽样种子"), null=True, blank=True, editable=False)
+    sample_household_count = models.PositiveIntegerField(_("抽查脱贫户数"), null=True, blank=True, editable=False)
+    sample_village_count = models.PositiveIntegerField(_("抽查村数"), null=True, blank=True, editable=False)
+    sampled_on = models.DateField(_("抽样日期"), null=True, blank=True, editable=False)
+    sample_frame = models.JSONField(
+        _("抽样框"), encoder=DjangoJSONEncoder, default=dict, blank=True, editable=False,
+        help_text=_("抽样时脱贫户和村的数量及其有序名单的 SHA-256 摘要"),
+    )  # fmt: skip
+    wrong_exit_rate = models.DecimalField(_("错退率（%）"), **percent)
+    missed_rate = models.DecimalField(_("漏评率（%）"), **percent)
+    approval_rate = models.DecimalField(_("群众认可度（%）"), **percent)
+    comprehensive_incidence = models.DecimalField(_("综合贫困发生率（%）"), **percent)
+    evaluation = models.JSONField(
+        _("评估结果"), encoder=DjangoJSONEncoder, default=dict, blank=True, editable=False,
+        help_text=_("各项比率的分子分母与一票否决判定"),
+    )  # fmt: skip
+    evaluation_passed = models.BooleanField(_("评估通过"), null=True, blank=True, editable=False)
+    notice_ends_on = models.DateField(_("公示截止日期"), null=True, blank=True, editable=False)
+    status_reason = models.CharField(_("状态原因"), max_length=500, blank=True, editable=False)
+    approved_on = models.DateField(_("批准日期"), null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    scope_path = "county_id"
+
+    class Meta:
+        verbose_name = _("贫困县摘帽")
+        verbose_name_plural = _("贫困县摘帽")
+        ordering = ["-year", "county"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county"],
+                condition=~Q(status__in=[CountyExitCaseStatus.REJECTED, CountyExitCaseStatus.WITHDRAWN]),
+                name="county_exit_one_live_case_per_county",
+                violation_error_message=_("该县已有在办或已批准的摘帽申请。"),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.county.name} {self.year} 年摘帽（{self.get_status_display()}）"
+
+
+class CountyExitStep(AreaExitStepBase):
+    """One step of a county exit case (摘帽程序记录)."""
+
+    case = models.ForeignKey(CountyExitCase, verbose_name=_("摘帽申请"), on_delete=models.PROTECT, related_name="steps")
+
+    scope_path = "case__county_id"
+
+    class Meta(AreaExitStepBase.Meta):
+        verbose_name = _("摘帽程序记录")
+        verbose_name_plural = _("摘帽程序记录")
+
+
+class CountyExitObjection(AreaExitObjectionBase):
+    """An objection raised during a county exit's public notice."""
+
+    case = models.ForeignKey(
+        CountyExitCase, verbose_name=_("摘帽申请"), on_delete=models.PROTECT, related_name="objections"
+    )
+
+    scope_path = "case__county_id"
+
+    class Meta(AreaExitObjectionBase.Meta):
+        verbose_name = _("摘帽公示异议")
+        verbose_name_plural = _("摘帽公示异议")
+
+
+class SampledHousehold(models.Model):
+    """An exited household drawn for the county exit evaluation, and its verification visit (入户核查)."""
+
+    case = models.ForeignKey(
+        CountyExitCase, verbose_name=_("摘帽申请"), on_delete=models.PROTECT, related_name="sampled_households"
+    )
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    position = models.PositiveIntegerField(_("抽中顺序"), editable=False)
+    household = models.ForeignKey(
+        "households.Household", verbose_name=_("脱贫户"), on_delete=models.PROTECT, related_name="+"
+    )
+    persons = models.PositiveSmallIntegerField(_("抽样时在册人口"), editable=False)
+    visited_on = models.DateField(_("核查日期"), null=True, blank=True, editable=False)
+    wrongly_exited = models.BooleanField(_("错退"), null=True, blank=True, editable=False)
+    approves = models.BooleanField(_("认可脱贫工作"), null=True, blank=True, editable=False)
+    note = models.CharField(_("核查情况"), max_length=500, blank=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    scope_path = "household__village_id"
+    scope_county_path = "county_code"
+
+    class Meta:
+        verbose_name = _("抽查脱贫户")
+        verbose_name_plural = _("抽查脱贫户")
+        ordering = ["case", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "household"],
+                name="sampled_household_once_per_case",
+                violation_error_message=_("同一户在一次评估中只能抽中一次。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(visited_on__isnull=True) | Q(wrongly_exited__isnull=False, approves__isnull=False),
+                name="sampled_household_visit_complete",
+                violation_error_message=_("核查记录必须写明是否错退、是否认可。"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case} · {self.household}"
+
+
+class SampledVillage(models.Model):
+    """A village drawn for the county exit evaluation, and its survey of missed poor (漏评核查)."""
+
+    case = models.ForeignKey(
+        CountyExitCase, verbose_name=_("摘帽申请"), on_delete=models.PROTECT, related_name="sampled_villages"
+    )
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    position = models.PositiveIntegerField(_("抽中顺序"), editable=False)
+    village = models.ForeignKey("villages.Division", verbose_name=_("村"), on_delete=models.PROTECT, related_name="+")
+    rural_population = models.PositiveIntegerField(_("农村户籍人口"), editable=False)
+    registered_persons = models.PositiveIntegerField(_("建档立卡人口"), editable=False)
+    unregistered_population = models.PositiveIntegerField(_("非建档立卡农村人口"), editable=False)
+    visited_on = models.DateField(_("核查日期"), null=True, blank=True, editable=False)
+    missed_persons = models.PositiveIntegerField(_("发现漏评人口"), null=True, blank=True, editable=False)
+    note = models.CharField(_("核查情况"), max_length=500, blank=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    scope_path = "village_id"
+    scope_county_path = "county_code"
+
+    class Meta:
+        verbose_name = _("抽查村")
+        verbose_name_plural = _("抽查村")
+        ordering = ["case", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "village"],
+                name="sampled_village_once_per_case",
+                violation_error_message=_("同一村在一次评估中只能抽中一次。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(missed_persons__isnull=True) | Q(missed_persons__lte=models.F("unregistered_population")),
+                name="sampled_village_missed_within_unregistered",
+                violation_error_message=_("漏评人口不能超过该村非建档立卡农村人口。"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case} · {self.village.name}"
+
+
+class ReductionPlan(models.Model):
+    """A county's annual poverty reduction plan (年度减贫计划): persons, villages, county exit."""
+
+    county = models.ForeignKey(
+        "villages.Division",
+        verbose_name=_("县"),
+        on_delete=models.PROTECT,
+        related_name="reduction_plans",
+        limit_choices_to={"level": "county"},
+    )
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    year = models.PositiveSmallIntegerField(_("计划年度"), validators=[MinValueValidator(1978)])
+    persons_to_exit = models.PositiveIntegerField(_("计划脱贫人口"))
+    villages_to_exit = models.PositiveIntegerField(_("计划出列村数"))
+    county_exits = models.BooleanField(_("计划当年摘帽"), default=False)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    scope_path = "county_id"
+
+    class Meta:
+        verbose_name = _("年度减贫计划")
+        verbose_name_plural = _("年度减贫计划")
+        ordering = ["county", "-year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "year"],
+                name="reduction_plan_one_per_county_year",
+                violation_error_message=_("该县本年度已有减贫计划。"),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.county.name} {self.year} 年减贫计划"

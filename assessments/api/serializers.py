@@ -19,11 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assessments.choices import ExitCaseStatus, FiveBatches, MeasureCategory, TransferItem
+from assessments.choices import OBJECTION_OUTCOMES, ExitCaseStatus, FiveBatches, MeasureCategory, TransferItem
 from assessments.exit_cases import STEPS
 from assessments.forms import FIRST_YEAR, YEAR_OUT_OF_RANGE
 from assessments.models import (
-    OBJECTION_OUTCOMES,
     Assessment,
     ExitCase,
     ExitCaseStep,

@@ -1,0 +1,472 @@
+"""Admin for the assessments app (the third door); every write goes through the services.
+
+Village exit, county exit and reduction plans: status fields are read-only; each step of
+the two exit procedures is an admin action that asks for what the step needs and calls
+the same service as the pages and the API, so roles, four eyes, notices, objections and
+vetoes all apply.
+"""
+
+from datetime import date
+
+from django import forms
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from assessments import area_exits, plans
+from assessments.models import (
+    CountyExitCase,
+    CountyExitObjection,
+    CountyExitStep,
+    ReductionPlan,
+    SampledHousehold,
+    SampledVillage,
+    VillageExitCase,
+    VillageExitObjection,
+    VillageExitStep,
+)
+from registry.admin_base import ScopedModelAdmin
+from registry.roles import Role
+
+ACTION_TEMPLATE = "admin/households/household/transition.html"
+
+# Village exit, county exit and reduction plans --------------------------------------------------
+
+
+def _is(user, *roles) -> bool:
+    return user.is_active and (user.is_superuser or user.role in roles)
+
+
+def _checks_html(results: list[dict]):
+    """Render stored check results, one line each: passed or not, label, explanation with its values."""
+    return format_html_join(
+        mark_safe("<br>"),
+        "{} {}：{}",
+        (("✔" if r["passed"] else "✘", r["label"], r["explanation"]) for r in results),
+    )
+
+
+class StepForm(forms.Form):
+    reason = forms.CharField(label=_("理由"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    on_date = forms.DateField(label=_("生效日期"), initial=date.today)
+
+
+class DateForm(forms.Form):
+    on_date = forms.DateField(label=_("生效日期"), initial=date.today)
+
+
+class SampleForm(forms.Form):
+    households = forms.IntegerField(label=_("抽查脱贫户数"), min_value=1)
+    villages = forms.IntegerField(label=_("抽查村数"), min_value=1)
+    seed = forms.IntegerField(
+        label=_("抽样种子"),
+        min_value=0,
+        required=False,
+        help_text=_("留空则随机生成；同一种子、同一抽样框得到同一样本。"),
+    )
+    on_date = forms.DateField(label=_("抽样日期"), initial=date.today)
+
+
+class ObjectionForm(forms.Form):
+    objector = forms.CharField(label=_("异议人"), max_length=50, required=False)
+    content = forms.CharField(label=_("异议内容"), widget=forms.Textarea(attrs={"rows": 3}))
+    raised_on = forms.DateField(label=_("提出日期"), initial=date.today)
+
+
+class ResolveForm(forms.Form):
+    upheld = forms.TypedChoiceField(
+        label=_("处理结果"),
+        choices=[("1", _("异议成立，退回")), ("0", _("异议不成立"))],
+        coerce=lambda value: value == "1",
+    )
+    resolution = forms.CharField(label=_("处理理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class HouseholdVisitForm(forms.Form):
+    wrongly_exited = forms.BooleanField(label=_("错退（不符合退出标准）"), required=False)
+    approves = forms.BooleanField(label=_("认可脱贫工作"), required=False)
+    visited_on = forms.DateField(label=_("核查日期"), initial=date.today)
+    note = forms.CharField(label=_("核查情况"), max_length=500, required=False)
+
+
+class VillageVisitForm(forms.Form):
+    missed_persons = forms.IntegerField(label=_("发现漏评人口"), min_value=0)
+    visited_on = forms.DateField(label=_("核查日期"), initial=date.today)
+    note = forms.CharField(label=_("核查情况"), max_length=500, required=False)
+
+
+def _checklist_fields(user) -> dict[str, forms.Field]:
+    """Return a met box and an evidence field per item of the checklist in force for the user's province."""
+    first = user.jurisdictions.values_list("code", flat=True).first() if user.pk else None
+    fields = {}
+    for item in area_exits.checklist_items(first or ""):
+        label = area_exits.checklist_label(item)
+        fields[f"{item}__met"] = forms.BooleanField(label=_("%(item)s：已达标") % {"item": label}, required=False)
+        fields[f"{item}__evidence"] = forms.CharField(
+            label=_("%(item)s：佐证材料") % {"item": label}, max_length=500, required=False
+        )
+    return fields
+
+
+def _checklist(data: dict) -> dict:
+    items = {key.split("__")[0] for key in data if key.endswith("__met")}
+    return {item: {"met": data[f"{item}__met"], "evidence": data[f"{item}__evidence"]} for item in sorted(items)}
+
+
+def form_action(name: str, label, form_class, apply, *, roles: frozenset[str] | None = None, form_factory=None):
+    """Return an admin action that asks for ``form_class`` and then calls ``apply(request, obj, data)`` per object.
+
+    ``roles`` (when given) limits who is offered the action; the service checks again.
+    """
+
+    def run(modeladmin, request, queryset):
+        form_cls = form_factory(request) if form_factory else form_class
+        form = form_cls(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            modeladmin.run_action(
+                request,
+                lambda obj: apply(request, obj, form.cleaned_data),
+                queryset,
+                _("“%(action)s”已办理 %%(count)d 件。") % {"action": label},
+            )
+            return None
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": label,
+            "form": form,
+            "queryset": queryset,
+            "opts": modeladmin.model._meta,
+            "action_name": name,
+        }
+        return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+    run.__name__ = name
+    run.roles = roles
+    return admin.action(description=label)(run)
+
+
+def step_actions(steps: dict, transition) -> list:
+    """Return one admin action per plain step of a table (steps taking data have their own)."""
+    actions = []
+    for step in steps.values():
+        if step.internal or not step.roles:
+            continue
+
+        def apply(request, obj, data, action=step.action):
+            return transition(
+                actor=request.user, case=obj, action=action, reason=data["reason"], on_date=data["on_date"]
+            )
+
+        actions.append(form_action(f"step_{step.action}", step.label, StepForm, apply, roles=step.roles))
+    return actions
+
+
+class CaseAdminMixin:
+    """Offer only the actions the user's role may take; show a case's rows on its page, not on the add form."""
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for name, (func, _name, _description) in list(actions.items()):
+            roles = getattr(func, "roles", None)
+            if roles is not None and not _is(request.user, *roles):
+                actions.pop(name)
+        return actions
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows of a case shown on its page; whoever may see the case (scoped) sees them."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class VillageExitStepInline(ReadOnlyInline):
+    model = VillageExitStep
+    fields = ["effective_date", "action", "from_status", "to_status", "actor", "reason"]
+
+
+class VillageExitObjectionInline(ReadOnlyInline):
+    model = VillageExitObjection
+    fields = ["objector", "content", "raised_on", "outcome", "resolution", "resolved_by"]
+
+
+class VillageExitAddForm(forms.ModelForm):
+    class Meta:
+        model = VillageExitCase
+        fields = ["village", "year"]
+
+
+def _resubmit_village(request, case, data):
+    return area_exits.village_exit_resubmit(
+        actor=request.user, case=case, checklist=_checklist(data), on_date=data["on_date"]
+    )
+
+
+def _checklist_form(request):
+    return type("ChecklistForm", (DateForm,), _checklist_fields(request.user))
+
+
+def _raise_village_objection(request, case, data):
+    return area_exits.village_exit_objection_raise(actor=request.user, case=case, **data)
+
+
+@admin.register(VillageExitCase)
+class VillageExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["village", "year", "status", "incidence", "threshold", "notice_ends_on", "approved_on"]
+    list_filter = ["status", "year"]
+    search_fields = ["village__name", "village__code"]
+    list_select_related = ["village"]
+    autocomplete_fields = ["village"]
+    inlines = [VillageExitStepInline, VillageExitObjectionInline]
+    readonly_fields = [
+        "status", "poor_persons", "rural_population", "incidence", "region_class", "threshold", "checks",
+        "notice_ends_on", "status_reason", "approved_on", "version",
+    ]  # fmt: skip
+    actions = [
+        *step_actions(area_exits.VILLAGE_STEPS, area_exits.village_exit_transition),
+        form_action(
+            "resubmit", area_exits.VILLAGE_STEPS["resubmit"].label, None, _resubmit_village,
+            roles=area_exits.BY_TOWNSHIP, form_factory=_checklist_form,
+        ),
+        form_action("raise_objection", _("登记公示异议"), ObjectionForm, _raise_village_objection),
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return _is(request.user, Role.TOWNSHIP)
+
+    @admin.display(description=_("出列条件判定"))
+    def checks(self, case):
+        return _checks_html(case.check_results)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = type("VillageExitProposeForm", (VillageExitAddForm,), _checklist_fields(request.user))
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["village", "year", *_checklist_fields(request.user)]
+        return ["village", "year", *self.readonly_fields]
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return area_exits.village_exit_propose(
+            actor=request.user, village=data["village"], year=data["year"], checklist=_checklist(data)
+        )
+
+
+class CountyExitStepInline(ReadOnlyInline):
+    model = CountyExitStep
+    fields = ["effective_date", "action", "from_status", "to_status", "actor", "reason"]
+
+
+class CountyExitObjectionInline(ReadOnlyInline):
+    model = CountyExitObjection
+    fields = ["objector", "content", "raised_on", "outcome", "resolution", "resolved_by"]
+
+
+class SampledHouseholdInline(ReadOnlyInline):
+    model = SampledHousehold
+    fields = ["position", "household", "persons", "visited_on", "wrongly_exited", "approves", "recorded_by"]
+
+
+class SampledVillageInline(ReadOnlyInline):
+    model = SampledVillage
+    fields = ["position", "village", "unregistered_population", "visited_on", "missed_persons", "recorded_by"]
+
+
+class CountyExitAddForm(forms.ModelForm):
+    class Meta:
+        model = CountyExitCase
+        fields = ["county", "year"]
+
+
+def _draw_sample(request, case, data):
+    return area_exits.county_exit_draw_sample(actor=request.user, case=case, **data)
+
+
+def _evaluate(request, case, data):
+    return area_exits.county_exit_evaluate(actor=request.user, case=case, on_date=data["on_date"])
+
+
+def _resubmit_county(request, case, data):
+    return area_exits.county_exit_resubmit(actor=request.user, case=case, on_date=data["on_date"])
+
+
+def _raise_county_objection(request, case, data):
+    return area_exits.county_exit_objection_raise(actor=request.user, case=case, **data)
+
+
+@admin.register(CountyExitCase)
+class CountyExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
+    form = CountyExitAddForm
+    list_display = [
+        "county", "year", "status", "wrong_exit_rate", "missed_rate", "approval_rate", "comprehensive_incidence",
+        "evaluation_passed", "approved_on",
+    ]  # fmt: skip
+    list_filter = ["status", "year", "evaluation_passed"]
+    search_fields = ["county__name", "county__code"]
+    list_select_related = ["county"]
+    autocomplete_fields = ["county"]
+    inlines = [CountyExitStepInline, SampledHouseholdInline, SampledVillageInline, CountyExitObjectionInline]
+    readonly_fields = [
+        "status", "region_class", "threshold", "rural_population", "poor_persons", "incidence", "sample_seed",
+        "sample_household_count", "sample_village_count", "sampled_on", "sample_frame", "wrong_exit_rate",
+        "missed_rate", "approval_rate", "comprehensive_incidence", "evaluation_checks", "evaluation_passed",
+        "notice_ends_on", "status_reason", "approved_on", "version",
+    ]  # fmt: skip
+    steps = area_exits.COUNTY_STEPS
+    actions = [
+        *step_actions(steps, area_exits.county_exit_transition),
+        form_action("draw_sample", steps["draw_sample"].label, SampleForm, _draw_sample, roles=area_exits.BY_PROVINCE),
+        form_action("evaluate", steps["evaluate"].label, DateForm, _evaluate, roles=area_exits.BY_PROVINCE),
+        form_action("resubmit", steps["resubmit"].label, DateForm, _resubmit_county, roles=area_exits.BY_COUNTY),
+        form_action("raise_objection", _("登记公示异议"), ObjectionForm, _raise_county_objection),
+    ]
+
+    def has_add_permission(self, request):
+        return _is(request.user, Role.COUNTY)
+
+    @admin.display(description=_("专项评估判定"))
+    def evaluation_checks(self, case):
+        return _checks_html(case.evaluation.get("checks", []))
+
+    def get_fields(self, request, obj=None):
+        return ["county", "year"] if obj is None else ["county", "year", *self.readonly_fields]
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return area_exits.county_exit_apply(actor=request.user, county=data["county"], year=data["year"])
+
+
+def _record_household_visit(request, sampled, data):
+    return area_exits.county_exit_record_household_visit(actor=request.user, sampled=sampled, **data)
+
+
+def _record_village_visit(request, sampled, data):
+    return area_exits.county_exit_record_village_visit(actor=request.user, sampled=sampled, **data)
+
+
+@admin.register(SampledHousehold)
+class SampledHouseholdAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["case", "position", "household", "persons", "visited_on", "wrongly_exited", "approves"]
+    list_filter = ["wrongly_exited", "approves"]
+    search_fields = ["household__registry_number"]
+    list_select_related = ["case__county", "household"]
+    actions = [
+        form_action(
+            "record_visit", _("登记入户核查"), HouseholdVisitForm, _record_household_visit, roles=area_exits.BY_PROVINCE
+        )
+    ]
+
+
+@admin.register(SampledVillage)
+class SampledVillageAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["case", "position", "village", "unregistered_population", "visited_on", "missed_persons"]
+    search_fields = ["village__name", "village__code"]
+    list_select_related = ["case__county", "village"]
+    actions = [
+        form_action(
+            "record_visit", _("登记漏评核查"), VillageVisitForm, _record_village_visit, roles=area_exits.BY_PROVINCE
+        )
+    ]
+
+
+def _resolve(service):
+    def apply(request, objection, data):
+        return service(actor=request.user, objection=objection, **data)
+
+    return apply
+
+
+@admin.register(VillageExitObjection)
+class VillageExitObjectionAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["case", "objector", "raised_on", "outcome", "resolved_by"]
+    list_filter = ["outcome"]
+    list_select_related = ["case__village", "resolved_by"]
+    actions = [
+        form_action(
+            "resolve", _("处理所选异议"), ResolveForm, _resolve(area_exits.village_exit_objection_resolve),
+            roles=area_exits.VILLAGE.objection_deciders,
+        )
+    ]  # fmt: skip
+
+
+@admin.register(CountyExitObjection)
+class CountyExitObjectionAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["case", "objector", "raised_on", "outcome", "resolved_by"]
+    list_filter = ["outcome"]
+    list_select_related = ["case__county", "resolved_by"]
+    actions = [
+        form_action(
+            "resolve", _("处理所选异议"), ResolveForm, _resolve(area_exits.county_exit_objection_resolve),
+            roles=area_exits.COUNTY_WORKFLOW.objection_deciders,
+        )
+    ]  # fmt: skip
+
+
+class ReductionPlanForm(forms.ModelForm):
+    class Meta:
+        model = ReductionPlan
+        fields = ["county", "year", *plans.PLAN_FIELDS]
+
+
+@admin.register(ReductionPlan)
+class ReductionPlanAdmin(ScopedModelAdmin):
+    form = ReductionPlanForm
+    editable_fields = plans.PLAN_FIELDS
+    list_display = [
+        "county", "year", "persons_to_exit", "persons_exited", "villages_to_exit", "villages_exited", "county_exits",
+        "county_exit_done",
+    ]  # fmt: skip
+    list_filter = ["year", "county_exits"]
+    search_fields = ["county__name", "county__code"]
+    list_select_related = ["county"]
+    autocomplete_fields = ["county"]
+
+    def has_add_permission(self, request):
+        return _is(request.user, Role.COUNTY)
+
+    def has_change_permission(self, request, obj=None):
+        return _is(request.user, Role.COUNTY)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["county", "year", "created_by"] if obj else []
+
+    @admin.display(description=_("已脱贫人口"))
+    def persons_exited(self, plan):
+        return plans.reduction_plan_progress(plan=plan).persons_exited
+
+    @admin.display(description=_("已出列村数"))
+    def villages_exited(self, plan):
+        return plans.reduction_plan_progress(plan=plan).villages_exited
+
+    @admin.display(description=_("摘帽完成"), boolean=True)
+    def county_exit_done(self, plan):
+        return plans.reduction_plan_progress(plan=plan).county_exit_done
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return plans.reduction_plan_create(
+            actor=request.user, county=data["county"], year=data["year"], **{k: data[k] for k in plans.PLAN_FIELDS}
+        )
+
+    def update_service(self, *, request, instance, changes):
+        return plans.reduction_plan_update(actor=request.user, plan=instance, **changes)

@@ -1,0 +1,997 @@
+"""Village exit (贫困村出列) and county exit (贫困县摘帽), each one table of steps.
+
+Village: the township proposes — the village's poverty incidence, counted from the
+registry, below the county's region-class threshold, and every item of the configurable
+checklist met with evidence — → notice within the township (objections block) → the county
+approves (four eyes) → the village is marked exited with the year.
+
+County: the county applies — comprehensive incidence below the threshold — → the
+prefecture's preliminary review (初审) → the province's verification (核查): a seeded,
+reproducible sample of exited households and of villages, one recorded visit per sampled
+unit, 错退率, 漏评率 and 群众认可度 and their vetoes → public notice (objections send the
+case back to verification) → the province approves → the county is marked exited.
+
+Every step is recorded and audited inside its transaction. Separation of duties (四眼原则):
+a review step may not be taken by anyone who acted at an earlier *stage* of the same round
+(the verification team may draw, visit and evaluate; the approver must be someone else).
+Thresholds, vetoes, the checklist and notice periods are parameters, never literals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from assessments.choices import CountyExitCaseStatus, ParameterKey, VillageExitCaseStatus
+from assessments.eligibility import RuleResult
+from assessments.models import (
+    CountyExitCase,
+    CountyExitObjection,
+    CountyExitStep,
+    SampledHousehold,
+    SampledVillage,
+    VillageExitCase,
+    VillageExitObjection,
+    VillageExitStep,
+)
+from assessments.parameters import decimal_parameter, incidence_threshold, notice_days, parameter
+from households import errors as household_errors
+from households.choices import HouseholdStatus, MemberStatus
+from households.models import Household, Member
+from households.workflow import check_not_future
+from registry.audit import audit_record, snapshot
+from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.roles import Role
+from registry.scoping import prefix_q
+from registry.services import ensure_four_eyes, full_clean_or_raise, require_in_scope
+from villages.choices import CountyExitStatus, DivisionLevel, RegionClass, VillageExitStatus
+from villages.models import CountyStatus, Division, VillageStatus
+from villages.selectors import poverty_incidence
+from villages.services import county_status_set, village_status_set
+
+V = VillageExitCaseStatus
+C = CountyExitCaseStatus
+
+# Messages (tests import them) ----------------------------------------------------------------
+
+NOT_A_VILLAGE = _("只有村级区划才能申请出列。")
+NOT_A_POVERTY_VILLAGE = _("%(village)s 不是贫困村，无需出列。")
+VILLAGE_ALREADY_EXITED = _("%(village)s 已于 %(year)s 年出列。")
+VILLAGE_CASE_OPEN = _("%(village)s 已有在办或已批准的出列申请。")
+CHECKLIST_UNKNOWN_ITEMS = _("出列指标清单中没有这些指标：%(items)s")
+VILLAGE_CHECKS_FAILED = _("不符合出列条件（%(count)d 项未达到）：%(checks)s")
+NOT_A_COUNTY = _("只有县级区划才能申请摘帽。")
+NOT_A_POVERTY_COUNTY = _("%(county)s 不是贫困县，无需摘帽。")
+COUNTY_ALREADY_EXITED = _("%(county)s 已于 %(year)s 年摘帽。")
+COUNTY_CASE_OPEN = _("%(county)s 已有在办或已批准的摘帽申请。")
+COUNTY_POPULATION_UNKNOWN = _("%(county)s 未录入农村户籍人口，无法计算贫困发生率。")
+COUNTY_CHECKS_FAILED = _("不符合摘帽条件（%(count)d 项未达到）：%(checks)s")
+SAMPLE_SIZE_INVALID = _("%(what)s抽样数 %(size)d 无效：抽样范围内共有 %(available)d 个（至少抽 1 个）。")
+SAMPLE_SEED_INVALID = _("抽样种子必须是 0 到 2^63−1 之间的整数。")
+SAMPLE_NOT_IN_VERIFICATION = _("只能在省级核查期间（已抽样、未评估）登记核查记录。")
+MISSED_EXCEEDS_UNREGISTERED = _("发现漏评人口 %(missed)d 人超过该村非建档立卡农村人口 %(unregistered)d 人。")
+VISIT_BEFORE_SAMPLE = _("核查日期不能早于抽样日期 %(sampled)s。")
+VISITS_INCOMPLETE = _("尚有 %(households)d 户、%(villages)d 个村未登记核查记录，不能评估。")
+EVALUATION_VETOED = _("专项评估未通过（一票否决 %(count)d 项）：%(checks)s")
+OBJECTION_NOT_IN_NOTICE = _("只能在公示期间登记异议。")
+
+#: Labels of the usual checklist items; an item the parameter adds shows as its key.
+CHECKLIST_LABELS = {
+    "hardened_road": _("通硬化路"),
+    "collective_income": _("有村集体经济收入"),
+    "public_services": _("基本公共服务（卫生室、文化室等）达标"),
+}
+
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+
+# The tables of steps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    roles: frozenset[str]
+    stage: str  # four eyes: a review may not be taken by anyone who acted at another, earlier stage
+    needs_reason: bool = False
+    review: bool = False
+    opens_notice: bool = False
+    closes_notice: bool = False
+    vetoable: bool = False  # refused while the evaluation has a veto
+    internal: bool = False  # applied only by its own function (it takes data), not by ``*_transition``
+
+
+BY_TOWNSHIP = frozenset({Role.TOWNSHIP})
+BY_COUNTY = frozenset({Role.COUNTY})
+BY_PREFECTURE = frozenset({Role.PREFECTURE})
+BY_PROVINCE = frozenset({Role.PROVINCE})
+
+VILLAGE_STEPS: dict[str, Step] = {
+    s.action: s
+    for s in [
+        Step("propose", _("乡镇提出出列"), (), V.PROPOSED, BY_TOWNSHIP, "township", internal=True),
+        Step("open_notice", _("乡镇内公示"), (V.PROPOSED,), V.IN_NOTICE, BY_TOWNSHIP, "township", opens_notice=True),
+        Step(
+            "close_notice", _("公示期满无异议，报县审批"), (V.IN_NOTICE,), V.NOTICE_ENDED, BY_TOWNSHIP, "township",
+            closes_notice=True,
+        ),
+        Step("county_approve", _("县级批准出列"), (V.NOTICE_ENDED,), V.APPROVED, BY_COUNTY, "county", review=True),
+        Step(
+            "county_return", _("县级退回修改"), (V.NOTICE_ENDED,), V.RETURNED, BY_COUNTY, "county",
+            needs_reason=True, review=True,
+        ),
+        Step(
+            "reject", _("不予出列"), (V.NOTICE_ENDED,), V.REJECTED, BY_COUNTY, "county", needs_reason=True, review=True
+        ),
+        Step(
+            "withdraw", _("撤回出列申请"), (V.PROPOSED, V.RETURNED), V.WITHDRAWN, BY_TOWNSHIP, "township",
+            needs_reason=True,
+        ),
+        Step("resubmit", _("修改后重新提出"), (V.RETURNED,), V.PROPOSED, BY_TOWNSHIP, "township", internal=True),
+        Step(
+            "objection_return", _("异议成立，退回修改"), (V.IN_NOTICE,), V.RETURNED, frozenset(), "township",
+            internal=True,
+        ),
+    ]
+}  # fmt: skip
+
+COUNTY_STEPS: dict[str, Step] = {
+    s.action: s
+    for s in [
+        Step("apply", _("县级申请摘帽"), (), C.APPLIED, BY_COUNTY, "application", internal=True),
+        Step(
+            "prefecture_approve", _("市级初审通过"), (C.APPLIED,), C.PREFECTURE_REVIEWED, BY_PREFECTURE, "prefecture",
+            review=True,
+        ),
+        Step(
+            "prefecture_return", _("市级初审退回"), (C.APPLIED,), C.RETURNED, BY_PREFECTURE, "prefecture",
+            needs_reason=True, review=True,
+        ),
+        Step(
+            "draw_sample", _("省级核查：抽样"), (C.PREFECTURE_REVIEWED,), C.VERIFYING, BY_PROVINCE, "verification",
+            review=True, internal=True,
+        ),
+        Step(
+            "evaluate", _("省级核查：计算评估结果"), (C.VERIFYING,), C.EVALUATED, BY_PROVINCE, "verification",
+            review=True, internal=True,
+        ),
+        Step(
+            "open_notice", _("摘帽公示"), (C.EVALUATED,), C.IN_NOTICE, BY_PROVINCE, "verification",
+            opens_notice=True, vetoable=True,
+        ),
+        Step(
+            "close_notice", _("公示期满无异议，报省审批"), (C.IN_NOTICE,), C.NOTICE_ENDED, BY_PROVINCE, "verification",
+            closes_notice=True,
+        ),
+        Step(
+            "province_approve", _("省级批准摘帽"), (C.NOTICE_ENDED,), C.APPROVED, BY_PROVINCE, "approval",
+            review=True, vetoable=True,
+        ),
+        Step(
+            "reject", _("不予摘帽"), (C.VERIFYING, C.EVALUATED, C.NOTICE_ENDED), C.REJECTED, BY_PROVINCE, "approval",
+            needs_reason=True, review=True,
+        ),
+        Step(
+            "withdraw", _("撤回摘帽申请"), (C.APPLIED, C.RETURNED), C.WITHDRAWN, BY_COUNTY, "application",
+            needs_reason=True,
+        ),
+        Step("resubmit", _("修改后重新申请"), (C.RETURNED,), C.APPLIED, BY_COUNTY, "application", internal=True),
+        Step(
+            "objection_return", _("异议成立，重新核查"), (C.IN_NOTICE,), C.VERIFYING, frozenset(), "verification",
+            internal=True,
+        ),
+    ]
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """What differs between the two procedures; the functions below are shared."""
+
+    name: str  # audit action prefix
+    model: type
+    step_model: type
+    objection_model: type
+    steps: dict[str, Step]
+    division_field: str  # the attribute holding the case's division code
+    notice_procedure: str
+    round_starts: tuple[str, ...]
+    objection_deciders: frozenset[str]
+
+    def code(self, case) -> str:
+        return getattr(case, self.division_field)
+
+
+VILLAGE = Workflow(
+    "village_exit", VillageExitCase, VillageExitStep, VillageExitObjection, VILLAGE_STEPS, "village_id",
+    "village_exit", ("propose", "resubmit"), frozenset({Role.TOWNSHIP, Role.COUNTY}),
+)  # fmt: skip
+COUNTY_WORKFLOW = Workflow(
+    "county_exit", CountyExitCase, CountyExitStep, CountyExitObjection, COUNTY_STEPS, "county_id",
+    "county_exit", ("apply", "resubmit"), frozenset({Role.PROVINCE}),
+)  # fmt: skip
+
+
+def _role_allows(step: Step, user) -> bool:
+    return user is None or user.is_superuser or user.role in step.roles
+
+
+def available_steps(case, user) -> list[Step]:
+    """Return the steps ``user``'s role may take on ``case`` now (the services check again)."""
+    workflow = VILLAGE if isinstance(case, VillageExitCase) else COUNTY_WORKFLOW
+    return [s for s in workflow.steps.values() if s.roles and case.status in s.sources and _role_allows(s, user)]
+
+
+# Checks, each with its values and a Chinese explanation -------------------------------------------
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP)}%"
+
+
+def rate(numerator: int, denominator: int) -> Decimal:
+    """Return ``numerator ÷ denominator`` in percent, rounded to two decimals (0 when nothing was counted)."""
+    if not denominator:
+        return Decimal("0.00")
+    return (Decimal(numerator) * HUNDRED / Decimal(denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _result(rule: str, label, passed: bool, values: dict, explanation) -> RuleResult:
+    return RuleResult(rule=rule, label=str(label), passed=bool(passed), values=values, explanation=str(explanation))
+
+
+def incidence_check(*, label: str, parts: dict[str, int], population: int, threshold: Decimal) -> RuleResult:
+    """Pass when the persons in ``parts`` ÷ ``population`` is *below* ``threshold`` percent (compared exactly)."""
+    persons = sum(parts.values())
+    value = rate(persons, population)
+    passed = Decimal(persons) * HUNDRED < threshold * Decimal(population)
+    values = {**parts, "rural_population": population, "rate": str(value), "threshold": str(threshold)}
+    sign = "<" if passed else "≥"
+    text = _("%(label)s %(rate)s（%(persons)d ÷ %(population)d）%(sign)s 退出标准 %(threshold)s。") % {
+        "label": label,
+        "rate": _pct(value),
+        "persons": persons,
+        "population": population,
+        "sign": sign,
+        "threshold": _pct(threshold),
+    }
+    return _result("incidence", label, passed, values, text)
+
+
+def _limit_check(rule: str, label, numerator: int, denominator: int, limit: Decimal, *, at_most: bool) -> RuleResult:
+    """Pass when the rate is at most (or at least) ``limit`` percent, compared exactly."""
+    value = rate(numerator, denominator)
+    exact = Decimal(numerator) * HUNDRED
+    passed = exact <= limit * denominator if at_most else exact >= limit * denominator
+    bound = _("上限") if at_most else _("下限")
+    sign = ("≤" if passed else ">") if at_most else ("≥" if passed else "<")
+    text = _("%(label)s %(rate)s（%(n)d ÷ %(d)d）%(sign)s %(bound)s %(limit)s。") % {
+        "label": label,
+        "rate": _pct(value),
+        "n": numerator,
+        "d": denominator,
+        "sign": sign,
+        "bound": bound,
+        "limit": _pct(limit),
+    }
+    values = {"numerator": numerator, "denominator": denominator, "rate": str(value), "limit": str(limit)}
+    return _result(rule, label, passed, values, text)
+
+
+def checklist_items(division_code: str) -> list[str]:
+    """Return the keys of the village exit checklist in force (parameter VILLAGE_EXIT_CHECKLIST)."""
+    return list(parameter(ParameterKey.VILLAGE_EXIT_CHECKLIST, division_code=division_code))
+
+
+def checklist_label(item: str) -> str:
+    return str(CHECKLIST_LABELS.get(item, item))
+
+
+def checklist_checks(checklist: dict, items: list[str]) -> list[RuleResult]:
+    """Return one check per required item: met, with evidence text."""
+    results = []
+    for item in items:
+        entry = checklist.get(item) or {}
+        met, evidence = bool(entry.get("met")), str(entry.get("evidence") or "").strip()
+        label = checklist_label(item)
+        if met and evidence:
+            text = _("已达标，佐证：%(evidence)s") % {"evidence": evidence}
+        elif met:
+            text = _("记为达标，但未填写佐证材料。")
+        else:
+            text = _("未达标。")
+        results.append(_result(item, label, met and bool(evidence), {"met": met, "evidence": evidence}, text))
+    return results
+
+
+def _failed(results: list[RuleResult], message, code: str) -> ApplicationError:
+    failed = [r for r in results if not r.passed]
+    lines = [f"{r.label}：{r.explanation}" for r in failed]
+    return ApplicationError(
+        message % {"count": len(failed), "checks": "；".join(lines)}, code=code, fields={"checks": lines}, status=409
+    )
+
+
+def _region_class(county_code: str) -> str:
+    """Return the county's region class; a county without a status row is central/east (the model default)."""
+    status = CountyStatus.objects.filter(pk=county_code[:6] + "000000").first()
+    return status.region_class if status is not None else RegionClass.CENTRAL_EAST
+
+
+# Shared machinery ---------------------------------------------------------------------------------
+
+
+def _invalid(message, field="__all__", status=400, code="invalid") -> ApplicationError:
+    return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
+
+
+def _require_role(actor, roles: frozenset[str]) -> None:
+    if actor is not None and not (actor.is_superuser or actor.role in roles):
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+
+
+def _record(workflow: Workflow, case, action: str, from_status: str, actor, reason: str, on_date: date, **extra):
+    workflow.step_model.objects.create(
+        case=case,
+        county_code=case.county_code,
+        action=action,
+        from_status=from_status,
+        to_status=case.status,
+        actor=actor if actor is not None and actor.pk else None,
+        reason=reason,
+        effective_date=on_date,
+    )
+    audit_record(
+        actor=actor,
+        action=f"{workflow.name}.{action}",
+        instance=case,
+        scope_code=workflow.code(case),
+        before={"status": from_status} if from_status else None,
+        after={"status": case.status, "reason": reason, "on_date": on_date, **extra},
+    )
+
+
+def _round_actors(workflow: Workflow, case) -> list[tuple[str, int | None]]:
+    """Return (stage, actor id) of every step of the current round, and of the verification visits."""
+    steps = list(case.steps.order_by("id").values_list("action", "actor_id"))
+    start = max((i for i, (action, _a) in enumerate(steps) if action in workflow.round_starts), default=0)
+    actors = [(workflow.steps[action].stage, actor) for action, actor in steps[start:]]
+    if workflow is COUNTY_WORKFLOW:
+        for model in (SampledHousehold, SampledVillage):
+            recorded = model.objects.filter(case=case, recorded_by__isnull=False).values_list("recorded_by", flat=True)
+            actors += [("verification", actor) for actor in recorded]
+    return actors
+
+
+def _check_step(workflow: Workflow, case, step: Step, actor, reason: str, on_date: date) -> str:
+    """Refuse unless ``step`` may be taken now by ``actor``; return the cleaned reason."""
+    if case.status not in step.sources:
+        raise ApplicationError(
+            household_errors.TRANSITION_NOT_ALLOWED
+            % {"status": case.get_status_display(), "step": case.year, "action": step.label},
+            code="transition_not_allowed",
+            status=409,
+        )
+    if not _role_allows(step, actor):
+        roles = "、".join(str(Role(r).label) for r in sorted(step.roles))
+        raise ApplicationError(
+            household_errors.TRANSITION_ROLE % {"action": step.label, "roles": roles},
+            code="permission_denied",
+            status=403,
+        )
+    reason = (reason or "").strip()
+    if step.needs_reason and not reason:
+        raise _invalid(household_errors.REASON_REQUIRED % {"action": step.label}, "reason")
+    if len(reason) > 500:
+        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": 500}, "reason")
+    check_not_future(on_date)
+    previous = case.steps.order_by("-id").values_list("effective_date", flat=True).first()
+    if previous and on_date < previous:
+        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
+    if step.review:
+        earlier = [a for stage, a in _round_actors(workflow, case) if stage != step.stage]
+        ensure_four_eyes(actor=actor, earlier_actors=earlier)
+    if step.closes_notice:
+        if case.notice_ends_on and on_date < case.notice_ends_on:
+            raise ApplicationError(
+                household_errors.NOTICE_NOT_ENDED % {"ends": case.notice_ends_on}, code="notice_not_ended", status=409
+            )
+        pending = case.objections.filter(outcome="pending").count()
+        if pending:
+            raise ApplicationError(
+                household_errors.OBJECTION_PENDING % {"count": pending}, code="objection_pending", status=409
+            )
+    if step.vetoable and not case.evaluation_passed:
+        raise _failed([RuleResult(**c) for c in case.evaluation["checks"]], EVALUATION_VETOED, "vetoed")
+    return reason
+
+
+def _move(workflow: Workflow, case, step: Step, actor, reason: str, on_date: date, fields=(), **extra):
+    """Apply ``step`` to the locked ``case``, save the named fields too, record and audit it."""
+    from_status = case.status
+    case.status, case.status_reason = step.target, reason
+    case.notice_ends_on = (
+        on_date + timedelta(days=notice_days(workflow.notice_procedure, workflow.code(case)))
+        if step.opens_notice
+        else None
+    )
+    case.version += 1
+    case.save(update_fields=["status", "status_reason", "notice_ends_on", "version", "updated_at", *fields])
+    _record(workflow, case, step.action, from_status, actor, reason, on_date, **extra)
+    return case
+
+
+def _lock(workflow: Workflow, case):
+    return workflow.model.objects.select_for_update().get(pk=case.pk)
+
+
+def _start(workflow: Workflow, actor, case, action: str, reason: str, on_date: date | None):
+    """Check scope, lock the case and check the step; return (case, step, reason, on_date)."""
+    step = workflow.steps.get(action)
+    if step is None:
+        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
+    require_in_scope(actor, workflow.code(case))
+    case = _lock(workflow, case)
+    on_date = on_date or date.today()
+    reason = _check_step(workflow, case, step, actor, reason, on_date)
+    return case, step, reason, on_date
+
+
+def _transition(workflow: Workflow, *, actor, case, action: str, reason: str, on_date, hooks: dict[str, Callable]):
+    step = workflow.steps.get(action)
+    if step is None or step.internal:
+        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
+    case, step, reason, on_date = _start(workflow, actor, case, action, reason, on_date)
+    fields, extra = hooks[action](case, actor, on_date) if action in hooks else ((), {})
+    return _move(workflow, case, step, actor, reason, on_date, fields, **extra)
+
+
+# Village exit (贫困村出列) ----------------------------------------------------------------------------
+
+
+def village_exit_judge(*, village: Division, checklist: dict) -> tuple[dict, list[RuleResult]]:
+    """Return the incidence figures and the checks (incidence, then each checklist item) for ``village``."""
+    items = checklist_items(village.code)
+    unknown = sorted(set(checklist) - set(items))
+    if unknown:
+        raise _invalid(CHECKLIST_UNKNOWN_ITEMS % {"items": "、".join(unknown)}, "checklist")
+    incidence = poverty_incidence(village)
+    region_class = _region_class(village.code)
+    threshold = incidence_threshold(region_class, village.code)
+    population = incidence.rural_population or 0
+    check = incidence_check(
+        label=str(_("贫困发生率")), parts={"poor_persons": incidence.poor_persons}, population=population,
+        threshold=threshold,
+    )  # fmt: skip
+    if not population:
+        check = _result(
+            "incidence", check.label, False, check.values, _("未录入该村农村户籍人口，无法计算贫困发生率。")
+        )
+    figures = {
+        "poor_persons": incidence.poor_persons,
+        "rural_population": population,
+        "incidence": rate(incidence.poor_persons, population),
+        "region_class": region_class,
+        "threshold": threshold,
+    }
+    return figures, [check, *checklist_checks(checklist, items)]
+
+
+def _clean_checklist(checklist: dict) -> dict:
+    return {
+        str(item): {"met": bool((entry or {}).get("met")), "evidence": str((entry or {}).get("evidence") or "").strip()}
+        for item, entry in checklist.items()
+    }
+
+
+@transaction.atomic
+def village_exit_propose(*, actor, village: Division, year: int, checklist: dict, on_date: date | None = None):
+    """Propose a village's exit for ``year`` (乡镇提出); refused, naming each failing check and its values."""
+    _require_role(actor, BY_TOWNSHIP)
+    require_in_scope(actor, village.code)
+    if village.level != DivisionLevel.VILLAGE:
+        raise _invalid(NOT_A_VILLAGE, "village")
+    status = VillageStatus.objects.select_for_update().filter(pk=village.pk).first()
+    if status is None or not status.is_poverty_village:
+        raise _invalid(NOT_A_POVERTY_VILLAGE % {"village": village.name}, status=409, code="conflict")
+    if status.exit_status == VillageExitStatus.EXITED:
+        raise _invalid(
+            VILLAGE_ALREADY_EXITED % {"village": village.name, "year": status.exit_year}, status=409, code="conflict"
+        )
+    on_date = on_date or date.today()
+    check_not_future(on_date)
+    checklist = _clean_checklist(checklist)
+    figures, results = village_exit_judge(village=village, checklist=checklist)
+    if not all(r.passed for r in results):
+        raise _failed(results, VILLAGE_CHECKS_FAILED, "checks_failed")
+    case = VillageExitCase(
+        village=village,
+        county_code=village.code[:6],
+        year=year,
+        checklist=checklist,
+        check_results=[r.as_dict() for r in results],
+        **figures,
+    )
+    full_clean_or_raise(case, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            case.save(force_insert=True)
+    except IntegrityError as error:
+        raise _invalid(VILLAGE_CASE_OPEN % {"village": village.name}, status=409, code="conflict") from error
+    _record(VILLAGE, case, "propose", "", actor, "", on_date, checks=case.check_results)
+    return case
+
+
+@transaction.atomic
+def village_exit_resubmit(*, actor, case: VillageExitCase, checklist: dict, on_date: date | None = None):
+    """Resubmit a returned case with an amended checklist; it is judged anew and a new round begins."""
+    case, step, _reason, on_date = _start(VILLAGE, actor, case, "resubmit", "", on_date)
+    checklist = _clean_checklist(checklist)
+    figures, results = village_exit_judge(village=case.village, checklist=checklist)
+    if not all(r.passed for r in results):
+        raise _failed(results, VILLAGE_CHECKS_FAILED, "checks_failed")
+    for name, value in figures.items():
+        setattr(case, name, value)
+    case.checklist, case.check_results = checklist, [r.as_dict() for r in results]
+    fields = [*figures, "checklist", "check_results"]
+    return _move(VILLAGE, case, step, actor, "", on_date, fields, checks=case.check_results)
+
+
+def _village_approve(case: VillageExitCase, actor, on_date: date):
+    """Re-count the incidence (the registry may have changed since the notice) and mark the village exited."""
+    figures, results = village_exit_judge(village=case.village, checklist=case.checklist)
+    if not all(r.passed for r in results):
+        raise _failed(results, VILLAGE_CHECKS_FAILED, "checks_failed")
+    village_status_set(actor=actor, village=case.village, exit_status=VillageExitStatus.EXITED, exit_year=case.year)
+    case.approved_on = on_date
+    return ["approved_on"], {"incidence_at_approval": str(figures["incidence"])}
+
+
+@transaction.atomic
+def village_exit_transition(*, actor, case: VillageExitCase, action: str, reason: str = "", on_date=None):
+    """Apply one step of the village exit procedure (see ``VILLAGE_STEPS``)."""
+    return _transition(
+        VILLAGE, actor=actor, case=case, action=action, reason=reason, on_date=on_date,
+        hooks={"county_approve": _village_approve},
+    )  # fmt: skip
+
+
+# County exit (贫困县摘帽) ------------------------------------------------------------------------------
+
+
+def _county_status(county: Division) -> CountyStatus:
+    status = CountyStatus.objects.select_for_update().filter(pk=county.pk).first()
+    if status is None or not status.is_poverty_county:
+        raise _invalid(NOT_A_POVERTY_COUNTY % {"county": county.name}, status=409, code="conflict")
+    if status.exit_status == CountyExitStatus.EXITED:
+        raise _invalid(
+            COUNTY_ALREADY_EXITED % {"county": county.name, "year": status.exit_year}, status=409, code="conflict"
+        )
+    if status.rural_population is None:
+        raise _invalid(COUNTY_POPULATION_UNKNOWN % {"county": county.name}, status=409, code="conflict")
+    return status
+
+
+def _county_application_figures(county: Division, status: CountyStatus) -> tuple[dict, RuleResult]:
+    poor = poverty_incidence(county).poor_persons
+    threshold = incidence_threshold(status.region_class, county.code)
+    check = incidence_check(
+        label=str(_("贫困发生率")), parts={"poor_persons": poor}, population=status.rural_population,
+        threshold=threshold,
+    )  # fmt: skip
+    figures = {
+        "poor_persons": poor,
+        "rural_population": status.rural_population,
+        "incidence": rate(poor, status.rural_population),
+        "region_class": status.region_class,
+        "threshold": threshold,
+    }
+    return figures, check
+
+
+@transaction.atomic
+def county_exit_apply(*, actor, county: Division, year: int, on_date: date | None = None) -> CountyExitCase:
+    """Apply for a county's exit (县级申请); refused when its incidence is not below the threshold.
+
+    At application nobody has been found missed or wrongly exited yet, so the comprehensive
+    incidence is the registry's own; the evaluation adds its findings.
+    """
+    _require_role(actor, BY_COUNTY)
+    require_in_scope(actor, county.code)
+    if county.level != DivisionLevel.COUNTY:
+        raise _invalid(NOT_A_COUNTY, "county")
+    status = _county_status(county)
+    on_date = on_date or date.today()
+    check_not_future(on_date)
+    figures, check = _county_application_figures(county, status)
+    if not check.passed:
+        raise _failed([check], COUNTY_CHECKS_FAILED, "checks_failed")
+    case = CountyExitCase(county=county, county_code=county.code[:6], year=year, **figures)
+    full_clean_or_raise(case, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            case.save(force_insert=True)
+    except IntegrityError as error:
+        raise _invalid(COUNTY_CASE_OPEN % {"county": county.name}, status=409, code="conflict") from error
+    _record(COUNTY_WORKFLOW, case, "apply", "", actor, "", on_date, checks=[check.as_dict()])
+    return case
+
+
+@transaction.atomic
+def county_exit_resubmit(*, actor, case: CountyExitCase, on_date: date | None = None) -> CountyExitCase:
+    """Resubmit a returned application; the incidence is counted anew and a new round begins."""
+    case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "resubmit", "", on_date)
+    figures, check = _county_application_figures(case.county, _county_status(case.county))
+    if not check.passed:
+        raise _failed([check], COUNTY_CHECKS_FAILED, "checks_failed")
+    for name, value in figures.items():
+        setattr(case, name, value)
+    return _move(COUNTY_WORKFLOW, case, step, actor, "", on_date, list(figures), checks=[check.as_dict()])
+
+
+# The sample (抽样) ----------------------------------------------------------------------------
+
+
+#: How :func:`draw` draws, stored with each sample so it can be redrawn elsewhere.
+SAMPLE_ALGORITHM = "python3 random.Random(seed).sample(frame, size), frames sorted by registry number / code"
+
+
+def draw(frame: list, size: int, seed: int) -> list:
+    """Return ``size`` members of the ordered ``frame`` drawn with ``seed``: same inputs, same sample.
+
+    Python's Mersenne Twister seeded with an integer, and ``Random.sample`` over it, give
+    the same draw on every platform and Python 3 version (the algorithm is recorded with
+    the sample); that is what reproducibility needs — not secrecy, the seed is published.
+    """
+    return random.Random(seed).sample(frame, size)  # noqa: S311 - a reproducible draw, not a secret
+
+
+def _digest(keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
+def household_frame(county_code: str) -> list[str]:
+    """Return the registry numbers of the county's exited households, in order (the household frame)."""
+    return list(
+        Household.objects.filter(prefix_q("village_id", county_code[:6]), status=HouseholdStatus.EXITED)
+        .order_by("registry_number")
+        .values_list("registry_number", flat=True)
+    )
+
+
+def village_frame(county_code: str) -> list[str]:
+    """Return the codes of the county's villages with a recorded rural population, in order (the village frame)."""
+    return list(
+        VillageStatus.objects.filter(prefix_q("village_id", county_code[:6]), rural_population__gt=0)
+        .order_by("village_id")
+        .values_list("village_id", flat=True)
+    )
+
+
+#: Households whose members are in the registry (建档立卡): registered, returned or exited.
+REGISTERED_EVER = (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED, HouseholdStatus.EXITED)
+
+
+def _registered_persons(village_codes: list[str]) -> dict[str, int]:
+    rows = (
+        Member.objects.filter(
+            status=MemberStatus.ACTIVE, household__village_id__in=village_codes, household__status__in=REGISTERED_EVER
+        )
+        .values("household__village_id")
+        .annotate(n=Count("id"))
+        .values_list("household__village_id", "n")
+    )
+    return dict(rows)
+
+
+@transaction.atomic
+def county_exit_draw_sample(
+    *, actor, case: CountyExitCase, households: int, villages: int, seed: int | None = None, on_date=None
+) -> CountyExitCase:
+    """Begin the province's verification: draw the sample of exited households and of villages.
+
+    Without a ``seed`` one is chosen at random; either way it is stored with the sizes of
+    the frames and their digests, so anyone holding the frames can redraw the same sample.
+    """
+    if seed is None:
+        seed = secrets.randbelow(2**63)
+    if not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise _invalid(SAMPLE_SEED_INVALID, "seed")
+    case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "draw_sample", "", on_date)
+    frames = {"households": household_frame(case.county_code), "villages": village_frame(case.county_code)}
+    for what, label, size in (("households", _("脱贫户"), households), ("villages", _("村"), villages)):
+        if not 1 <= size <= len(frames[what]):
+            raise _invalid(SAMPLE_SIZE_INVALID % {"what": label, "size": size, "available": len(frames[what])}, what)
+    drawn_households = draw(frames["households"], households, seed)
+    drawn_villages = draw(frames["villages"], villages, seed)
+    persons = dict(
+        Household.objects.filter(registry_number__in=drawn_households)
+        .annotate(n=Count("members", filter=Q(members__status=MemberStatus.ACTIVE)))
+        .values_list("registry_number", "n")
+    )
+    ids = dict(Household.objects.filter(registry_number__in=drawn_households).values_list("registry_number", "pk"))
+    SampledHousehold.objects.bulk_create(
+        SampledHousehold(
+            case=case, county_code=case.county_code, position=i, household_id=ids[number], persons=persons[number]
+        )
+        for i, number in enumerate(drawn_households, start=1)
+    )
+    registered = _registered_persons(drawn_villages)
+    population = dict(VillageStatus.objects.filter(pk__in=drawn_villages).values_list("pk", "rural_population"))
+    SampledVillage.objects.bulk_create(
+        SampledVillage(
+            case=case,
+            county_code=case.county_code,
+            position=i,
+            village_id=code,
+            rural_population=population[code],
+            registered_persons=registered.get(code, 0),
+            unregistered_population=max(population[code] - registered.get(code, 0), 0),
+        )
+        for i, code in enumerate(drawn_villages, start=1)
+    )
+    case.sample_seed, case.sample_household_count, case.sample_village_count = seed, households, villages
+    case.sampled_on = on_date
+    case.sample_frame = {
+        "algorithm": SAMPLE_ALGORITHM,
+        "households": len(frames["households"]),
+        "households_sha256": _digest(frames["households"]),
+        "villages": len(frames["villages"]),
+        "villages_sha256": _digest(frames["villages"]),
+    }
+    fields = ["sample_seed", "sample_household_count", "sample_village_count", "sampled_on", "sample_frame"]
+    sample = {"seed": seed, "households": drawn_households, "villages": drawn_villages}
+    return _move(COUNTY_WORKFLOW, case, step, actor, "", on_date, fields, sample=sample)
+
+
+# Verification visits (入户核查、漏评核查) --------------------------------------------------------
+
+
+def _visit_start(actor, row, visited_on: date, scope_code: str):
+    _require_role(actor, BY_PROVINCE)
+    require_in_scope(actor, scope_code)
+    row = type(row).objects.select_for_update().select_related("case").get(pk=row.pk)
+    if row.case.status != C.VERIFYING:
+        raise _invalid(SAMPLE_NOT_IN_VERIFICATION, status=409, code="transition_not_allowed")
+    check_not_future(visited_on, "visited_on")
+    if visited_on < row.case.sampled_on:
+        raise _invalid(VISIT_BEFORE_SAMPLE % {"sampled": row.case.sampled_on}, "visited_on")
+    return row
+
+
+def _visit_save(actor, row, changes: dict, action: str, scope_code: str):
+    fields = list(changes)
+    before = snapshot(row, fields)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.recorded_by = actor if actor is not None and actor.pk else None
+    full_clean_or_raise(row)
+    row.save(update_fields=[*fields, "recorded_by"])
+    audit_record(
+        actor=actor, action=f"county_exit.{action}", instance=row, scope_code=scope_code,
+        before=before if before.get("visited_on") else None, after=snapshot(row, fields),
+    )  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def county_exit_record_household_visit(
+    *, actor, sampled: SampledHousehold, wrongly_exited: bool, approves: bool, visited_on: date, note: str = ""
+) -> SampledHousehold:
+    """Record the visit to a sampled exited household: wrongly exited (错退)? approving the work (认可)?
+
+    A visit may be recorded again (corrected) until the evaluation; each record is audited.
+    """
+    scope_code = sampled.household.village_id
+    row = _visit_start(actor, sampled, visited_on, scope_code)
+    changes = {
+        "visited_on": visited_on, "wrongly_exited": bool(wrongly_exited), "approves": bool(approves),
+        "note": note.strip(),
+    }  # fmt: skip
+    return _visit_save(actor, row, changes, "visit_household", scope_code)
+
+
+@transaction.atomic
+def county_exit_record_village_visit(
+    *, actor, sampled: SampledVillage, missed_persons: int, visited_on: date, note: str = ""
+) -> SampledVillage:
+    """Record the survey of a sampled village: persons found missed (漏评) among its unregistered population."""
+    row = _visit_start(actor, sampled, visited_on, sampled.village_id)
+    if missed_persons < 0 or missed_persons > row.unregistered_population:
+        raise _invalid(
+            MISSED_EXCEEDS_UNREGISTERED % {"missed": missed_persons, "unregistered": row.unregistered_population},
+            "missed_persons",
+        )
+    changes = {"visited_on": visited_on, "missed_persons": missed_persons, "note": note.strip()}
+    return _visit_save(actor, row, changes, "visit_village", sampled.village_id)
+
+
+# The evaluation (专项评估) ---------------------------------------------------------------------------
+
+
+def county_exit_checks(case: CountyExitCase) -> tuple[dict, list[RuleResult]]:
+    """Return the evaluation's counts and its four checks: 错退率, 漏评率, 群众认可度, comprehensive incidence.
+
+    - 错退率 = households found wrongly exited ÷ sampled exited households (≤ WRONG_EXIT_MAX)
+    - 漏评率 = persons found missed ÷ unregistered rural population of the sampled villages (≤ MISSED_MAX)
+    - 群众认可度 = households approving ÷ surveyed households (≥ APPROVAL_MIN)
+    - 综合贫困发生率 = (poor not exited + missed found + members of the wrongly exited households)
+      ÷ the county's rural population (< the region-class threshold)
+    """
+    households = list(case.sampled_households.all())
+    villages = list(case.sampled_villages.all())
+    code, year = case.county.code, case.year
+    counts = {
+        "sampled_households": len(households),
+        "wrongly_exited_households": sum(1 for h in households if h.wrongly_exited),
+        "wrongly_exited_persons": sum(h.persons for h in households if h.wrongly_exited),
+        "approving_households": sum(1 for h in households if h.approves),
+        "sampled_villages": len(villages),
+        "unregistered_population": sum(v.unregistered_population for v in villages),
+        "missed_persons": sum(v.missed_persons or 0 for v in villages),
+        "poor_persons": poverty_incidence(case.county).poor_persons,
+        "rural_population": CountyStatus.objects.get(pk=case.county_id).rural_population or 0,
+    }
+    limit = {
+        key: decimal_parameter(key, year=year, division_code=code)
+        for key in (ParameterKey.WRONG_EXIT_MAX, ParameterKey.MISSED_MAX, ParameterKey.APPROVAL_MIN)
+    }
+    threshold = incidence_threshold(case.region_class, code)
+    checks = [
+        _limit_check(
+            "wrong_exit_rate", _("错退率"), counts["wrongly_exited_households"], counts["sampled_households"],
+            limit[ParameterKey.WRONG_EXIT_MAX], at_most=True,
+        ),
+        _limit_check(
+            "missed_rate", _("漏评率"), counts["missed_persons"], counts["unregistered_population"],
+            limit[ParameterKey.MISSED_MAX], at_most=True,
+        ),
+        _limit_check(
+            "approval_rate", _("群众认可度"), counts["approving_households"], counts["sampled_households"],
+            limit[ParameterKey.APPROVAL_MIN], at_most=False,
+        ),
+        incidence_check(
+            label=str(_("综合贫困发生率")),
+            parts={
+                "poor_persons": counts["poor_persons"], "missed_persons": counts["missed_persons"],
+                "wrongly_exited_persons": counts["wrongly_exited_persons"],
+            },
+            population=counts["rural_population"], threshold=threshold,
+        ),
+    ]  # fmt: skip
+    return counts, checks
+
+
+def _evaluate(case: CountyExitCase):
+    unvisited_households = case.sampled_households.filter(visited_on__isnull=True).count()
+    unvisited_villages = case.sampled_villages.filter(visited_on__isnull=True).count()
+    if unvisited_households or unvisited_villages:
+        raise _invalid(
+            VISITS_INCOMPLETE % {"households": unvisited_households, "villages": unvisited_villages},
+            status=409,
+            code="visits_incomplete",
+        )
+    counts, checks = county_exit_checks(case)
+    rates = {c.rule: Decimal(c.values["rate"]) for c in checks}
+    case.wrong_exit_rate, case.missed_rate = rates["wrong_exit_rate"], rates["missed_rate"]
+    case.approval_rate, case.comprehensive_incidence = rates["approval_rate"], rates["incidence"]
+    case.evaluation = {"counts": counts, "checks": [c.as_dict() for c in checks]}
+    case.evaluation_passed = all(c.passed for c in checks)
+    fields = ["wrong_exit_rate", "missed_rate", "approval_rate", "comprehensive_incidence"]
+    return [*fields, "evaluation", "evaluation_passed"], {"evaluation": case.evaluation}
+
+
+@transaction.atomic
+def county_exit_evaluate(*, actor, case: CountyExitCase, on_date: date | None = None) -> CountyExitCase:
+    """Compute the three rates and the comprehensive incidence once every sampled unit is visited.
+
+    The result, passed or vetoed, is stored and audited; a vetoed evaluation refuses the
+    notice and the approval, naming each rate and its limit, and the case can only be rejected.
+    """
+    case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "evaluate", "", on_date)
+    fields, extra = _evaluate(case)
+    summary = "；".join(c["explanation"] for c in case.evaluation["checks"])
+    return _move(COUNTY_WORKFLOW, case, step, actor, summary[:500], on_date, fields, **extra)
+
+
+def _county_approve(case: CountyExitCase, actor, on_date: date):
+    _county_status(case.county)
+    county_status_set(actor=actor, county=case.county, exit_status=CountyExitStatus.EXITED, exit_year=case.year)
+    case.approved_on = on_date
+    return ["approved_on"], {}
+
+
+@transaction.atomic
+def county_exit_transition(*, actor, case: CountyExitCase, action: str, reason: str = "", on_date=None):
+    """Apply one step of the county exit procedure (see ``COUNTY_STEPS``)."""
+    return _transition(
+        COUNTY_WORKFLOW, actor=actor, case=case, action=action, reason=reason, on_date=on_date,
+        hooks={"province_approve": _county_approve},
+    )  # fmt: skip
+
+
+# Objections during a notice (公示异议) -------------------------------------------------------------
+
+
+def _objection_raise(workflow: Workflow, *, actor, case, objector: str, content: str, raised_on: date | None):
+    if actor is None:
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+    require_in_scope(actor, workflow.code(case))
+    case = _lock(workflow, case)
+    if case.status != workflow.steps["open_notice"].target:
+        raise _invalid(OBJECTION_NOT_IN_NOTICE, status=409, code="transition_not_allowed")
+    raised_on = raised_on or date.today()
+    check_not_future(raised_on, "raised_on")
+    objection = workflow.objection_model.objects.create(
+        case=case, county_code=case.county_code, objector=objector.strip() or "匿名", content=content,
+        raised_on=raised_on, recorded_by=actor,
+    )  # fmt: skip
+    audit_record(
+        actor=actor, action=f"{workflow.name}_objection.raise", instance=objection, scope_code=workflow.code(case),
+        after={"objector": objection.objector, "content": content},
+    )  # fmt: skip
+    return objection
+
+
+def _objection_resolve(workflow: Workflow, *, actor, objection, upheld: bool, resolution: str):
+    if actor is None or not (actor.is_superuser or actor.role in workflow.objection_deciders):
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+    objection = workflow.objection_model.objects.select_for_update().select_related("case").get(pk=objection.pk)
+    require_in_scope(actor, workflow.code(objection.case))
+    if objection.outcome != "pending":
+        raise _invalid(household_errors.OBJECTION_ALREADY_RESOLVED, status=409, code="conflict")
+    if not resolution.strip():
+        raise _invalid(household_errors.OBJECTION_RESOLUTION_REQUIRED, "resolution")
+    ensure_four_eyes(actor=actor, earlier_actors=[objection.recorded_by_id])
+    objection.outcome = "upheld" if upheld else "dismissed"
+    objection.resolution, objection.resolved_by, objection.resolved_at = resolution.strip(), actor, timezone.now()
+    objection.save(update_fields=["outcome", "resolution", "resolved_by", "resolved_at"])
+    audit_record(
+        actor=actor, action=f"{workflow.name}_objection.resolve", instance=objection,
+        scope_code=workflow.code(objection.case), before={"outcome": "pending"},
+        after={"outcome": objection.outcome, "resolution": objection.resolution},
+    )  # fmt: skip
+    if upheld:
+        case = _lock(workflow, objection.case)
+        _move(workflow, case, workflow.steps["objection_return"], actor, objection.resolution[:500], date.today())
+    return objection
+
+
+@transaction.atomic
+def village_exit_objection_raise(*, actor, case: VillageExitCase, objector: str, content: str, raised_on=None):
+    """Record an objection raised during the notice within the township; it blocks closing the notice."""
+    return _objection_raise(VILLAGE, actor=actor, case=case, objector=objector, content=content, raised_on=raised_on)
+
+
+@transaction.atomic
+def village_exit_objection_resolve(*, actor, objection: VillageExitObjection, upheld: bool, resolution: str):
+    """Decide an objection: upheld returns the case to the township; dismissed lets the notice close."""
+    return _objection_resolve(VILLAGE, actor=actor, objection=objection, upheld=upheld, resolution=resolution)
+
+
+@transaction.atomic
+def county_exit_objection_raise(*, actor, case: CountyExitCase, objector: str, content: str, raised_on=None):
+    """Record an objection raised during the county's public notice; it blocks closing the notice."""
+    return _objection_raise(
+        COUNTY_WORKFLOW, actor=actor, case=case, objector=objector, content=content, raised_on=raised_on
+    )
+
+
+@transaction.atomic
+def county_exit_objection_resolve(*, actor, objection: CountyExitObjection, upheld: bool, resolution: str):
+    """Decide an objection: upheld sends the case back to verification (visits corrected, evaluated again)."""
+    return _objection_resolve(COUNTY_WORKFLOW, actor=actor, objection=objection, upheld=upheld, resolution=resolution)
