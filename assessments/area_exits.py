@@ -57,7 +57,7 @@ from registry.services import ensure_four_eyes, full_clean_or_raise, require_in_
 from villages.choices import CountyExitStatus, DivisionLevel, RegionClass, VillageExitStatus
 from villages.models import CountyStatus, Division, VillageStatus
 from villages.selectors import poverty_incidence
-from villages.services import county_status_set, village_status_set
+from villages.services import county_exit_record, village_exit_record
 
 V = VillageExitCaseStatus
 C = CountyExitCaseStatus
@@ -556,7 +556,7 @@ def _village_approve(case: VillageExitCase, actor, on_date: date):
     figures, results = village_exit_judge(village=case.village, checklist=case.checklist)
     if not all(r.passed for r in results):
         raise _failed(results, VILLAGE_CHECKS_FAILED, "checks_failed")
-    village_status_set(actor=actor, village=case.village, exit_status=VillageExitStatus.EXITED, exit_year=case.year)
+    village_exit_record(actor=actor, village=case.village, year=case.year)
     case.approved_on = on_date
     return ["approved_on"], {"incidence_at_approval": str(figures["incidence"])}
 
@@ -910,7 +910,7 @@ def county_exit_evaluate(*, actor, case: CountyExitCase, on_date: date | None = 
 
 def _county_approve(case: CountyExitCase, actor, on_date: date):
     _county_status(case.county)
-    county_status_set(actor=actor, county=case.county, exit_status=CountyExitStatus.EXITED, exit_year=case.year)
+    county_exit_record(actor=actor, county=case.county, year=case.year)
     case.approved_on = on_date
     return ["approved_on"], {}
 

@@ -20,7 +20,7 @@ from registry.roles import Role
 from registry.services import user_create, user_set_password, user_update
 from villages import services as village_services
 from villages.choices import DivisionLevel, PovertyCountyType, RegionClass, TeamRole, VillageExitStatus
-from villages.models import Division, VillagerGroup, WorkTeam
+from villages.models import Division, VillagerGroup, VillageStatus, WorkTeam
 from villages.reference import load_reference_divisions
 
 JIANGHUA = "431129000000"
@@ -53,8 +53,6 @@ VILLAGE_STATUSES = {
         "identified_year": 2014,
         "rural_population": 689,
         "rural_households": 170,
-        "exit_status": VillageExitStatus.EXITED,
-        "exit_year": 2018,
     },
     SHETIAN: {
         "is_poverty_village": True,
@@ -125,6 +123,9 @@ def load_demo(*, password: str | None = None) -> dict[str, int]:
         village_services.county_status_set(actor=None, county=divisions[code], **fields)
     for code, fields in VILLAGE_STATUSES.items():
         village_services.village_status_set(actor=None, village=divisions[code], **fields)
+    # 栗安村 exited in 2018 (seed 003): a historical record, entered by the system.
+    if VillageStatus.objects.get(pk=LIAN).exit_status != VillageExitStatus.EXITED:
+        village_services.village_exit_record(actor=None, village=divisions[LIAN], year=2018)
     for code, team in TEAMS.items():
         if not WorkTeam.objects.filter(village_id=code).exists():
             village_services.work_team_create(actor=None, village=divisions[code], **team)

@@ -21,3 +21,4 @@ HELPER_IS_POOR = _("帮扶责任人不能是建档立卡贫困人口（%(name)s 
 HELPER_DIVISION_LEVEL = _("帮扶责任人必须归属到县、乡镇或村。")
 HELPER_NEEDS_CONTACT = _("帮扶责任人必须填写姓名、工作单位和联系电话。")
 STATUS_FIELD_UNKNOWN = _("不能修改这些字段：%(fields)s")
+EXIT_ONLY_BY_WORKFLOW = _("出列、摘帽状态只能通过贫困村出列、贫困县摘帽程序改变。")

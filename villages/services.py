@@ -141,6 +141,8 @@ def village_status_set(*, actor, village: Division, **fields) -> VillageStatus:
 
 
 def _status_set(actor, model, division, fields, allowed, action):
+    if {"exit_status", "exit_year"} & set(fields):
+        raise _invalid(errors.EXIT_ONLY_BY_WORKFLOW, "exit_status")
     unknown = set(fields) - allowed
     if unknown:
         raise _invalid(errors.STATUS_FIELD_UNKNOWN % {"fields": ", ".join(sorted(unknown))})
@@ -150,6 +152,40 @@ def _status_set(actor, model, division, fields, allowed, action):
         return audited_create(actor=actor, instance=status, action=f"{action}.create", scope_code=division.code)
     return audited_update(
         actor=actor, instance=status, changes=fields, action=f"{action}.update", scope_code=division.code
+    )
+
+
+@transaction.atomic
+def village_exit_record(*, actor, village: Division, year: int) -> VillageStatus:
+    """Mark a poverty village exited (出列) in ``year``.
+
+    Called by the village-exit workflow when the county approves, and by the system for
+    historical records (the demo's 栗安村); not by any door directly.
+    """
+    _require_level(village, DivisionLevel.VILLAGE, errors.NOT_A_VILLAGE)
+    status = VillageStatus.objects.select_for_update().get(pk=village.pk)
+    return audited_update(
+        actor=actor,
+        instance=status,
+        changes={"exit_status": VillageExitStatus.EXITED, "exit_year": year},
+        action="village_status.exit",
+        scope_code=village.code,
+    )
+
+
+@transaction.atomic
+def county_exit_record(*, actor, county: Division, year: int) -> CountyStatus:
+    """Mark a poverty county exited (摘帽) in ``year``; called by the county-exit workflow."""
+    from villages.choices import CountyExitStatus
+
+    _require_level(county, DivisionLevel.COUNTY, errors.NOT_A_COUNTY)
+    status = CountyStatus.objects.select_for_update().get(pk=county.pk)
+    return audited_update(
+        actor=actor,
+        instance=status,
+        changes={"exit_status": CountyExitStatus.EXITED, "exit_year": year},
+        action="county_status.exit",
+        scope_code=county.code,
     )
 
 

@@ -339,8 +339,8 @@ def test_withdraw_from_a_village_that_has_not_exited_is_refused(client_for):
 
 
 def test_withdraw_after_the_village_exited(client_for, users, divisions):
-    services.village_status_set(
-        actor=None, village=divisions[SHETIAN], exit_status=VillageExitStatus.EXITED, exit_year=2020
+    services.village_exit_record(
+        actor=None, village=divisions[SHETIAN], year=2020
     )
     team = team_of(SHETIAN)
     response = withdraw(client_for("county_shaoyang"), team)
@@ -356,8 +356,8 @@ def test_withdraw_after_the_village_exited(client_for, users, divisions):
 
 
 def test_county_cannot_withdraw_another_countys_team(client_for, divisions):
-    services.village_status_set(
-        actor=None, village=divisions[SHETIAN], exit_status=VillageExitStatus.EXITED, exit_year=2020
+    services.village_exit_record(
+        actor=None, village=divisions[SHETIAN], year=2020
     )
     team = team_of(SHETIAN)
     withdraw(client_for("county_jianghua"), team)

@@ -10,7 +10,7 @@ from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from tests.api.helpers import assert_error
 from tests.factories import make_team, make_township, make_village
 from villages import services
-from villages.choices import VillageExitStatus, WorkTeamStatus
+from villages.choices import WorkTeamStatus
 from villages.models import WorkTeam
 
 URL = "/api/v1/work-teams/"
@@ -85,8 +85,8 @@ def test_members_who_left_are_not_listed(api_for, users):
 
 
 def test_withdrawn_team_shows_date_and_reason(api_for, users, divisions):
-    services.village_status_set(
-        actor=None, village=divisions[SHETIAN], exit_status=VillageExitStatus.EXITED, exit_year=2019
+    services.village_exit_record(
+        actor=None, village=divisions[SHETIAN], year=2019
     )
     services.work_team_withdraw(
         actor=users["county_shaoyang"], team=team_of(SHETIAN), on_date=date(2021, 3, 1), reason="任期届满"

@@ -192,7 +192,7 @@ def test_the_whole_procedure_exits_the_county(guidong):
     assert AuditEntry.objects.filter(action="county_exit.visit_household").count() == 10
     assert AuditEntry.objects.filter(action="county_exit.visit_village").count() == 2
     exit_audit = AuditEntry.objects.get(
-        action="county_status.update", object_id=GUIDONG, actor_username="province_hunan_2"
+        action="county_status.exit", object_id=GUIDONG, actor_username="province_hunan_2"
     )
     assert exit_audit.after == {"exit_status": "exited", "exit_year": 2017}
 

@@ -107,7 +107,7 @@ def test_the_whole_procedure_exits_the_village(users, village, proposed):
     steps = list(case.steps.values_list("action", "actor__username"))
     assert steps == [("propose", "township_daxi"), *[(a, u) for a, u, _d in PATH]]
     assert AuditEntry.objects.filter(object_id=str(case.pk), action__startswith="village_exit.").count() == 4
-    exit_audit = AuditEntry.objects.get(action="village_status.update", object_id=village.pk)
+    exit_audit = AuditEntry.objects.get(action="village_status.exit", object_id=village.pk)
     assert exit_audit.after == {"exit_status": "exited", "exit_year": 2019}
     assert exit_audit.actor_username == "county_jianghua"
 

@@ -76,11 +76,24 @@ def test_only_county_and_admin_manage_divisions(users, divisions, username):
     )
 
 
-def test_exit_year_must_match_exit_status(users, divisions):
-    with pytest.raises(ApplicationError):
-        services.village_status_set(
-            actor=users["county_jianghua"], village=divisions[LIAN], exit_status=VillageExitStatus.NOT_EXITED
-        )
+def test_exit_status_changes_only_through_the_exit_workflows(users, divisions):
+    refused(
+        services.village_status_set,
+        errors.EXIT_ONLY_BY_WORKFLOW,
+        actor=users["county_shaoyang"],
+        village=divisions[SHETIAN],
+        exit_status=VillageExitStatus.EXITED,
+        exit_year=2019,
+    )
+    refused(
+        services.county_status_set,
+        errors.EXIT_ONLY_BY_WORKFLOW,
+        actor=users["province_hunan"],
+        county=divisions["430523000000"],
+        exit_year=2019,
+    )
+    status = services.village_exit_record(actor=None, village=divisions[SHETIAN], year=2019)
+    assert (status.exit_status, status.exit_year) == ("exited", 2019)
 
 
 def test_status_service_refuses_the_wrong_level_and_unknown_fields(users, divisions):
