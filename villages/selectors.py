@@ -13,9 +13,6 @@ from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_s
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel, RegionClass, WorkTeamStatus
 from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
 
-#: Exit threshold of the poverty incidence by region class, in percent (SPEC §6).
-INCIDENCE_THRESHOLD = {RegionClass.CENTRAL_EAST: Decimal("2"), RegionClass.WEST: Decimal("3")}
-
 
 def division_queryset() -> QuerySet:
     return Division.objects.select_related("parent", "county_status", "village_status")
@@ -147,6 +144,7 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             VillageStatus.objects.all(), "village_id", prefixes, length, Sum("rural_population")
         )
         counties = _counties_under(prefixes)
+        thresholds = _Thresholds()
         county_totals = (
             _grouped_counts(
                 Division.objects.filter(level=DivisionLevel.COUNTY), "code", prefixes, length, Count("code")
@@ -159,7 +157,7 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             result[division.code] = Incidence(
                 poor_persons=poor.get(division.prefix, 0),
                 rural_population=population,
-                threshold=_threshold(division, counties),
+                threshold=_threshold(division, counties, thresholds),
             )
     return result
 
@@ -214,10 +212,20 @@ def _population(division, counties, village_population, county_totals) -> int | 
     return village_population.get(division.prefix) or None
 
 
-def _threshold(division, counties) -> Decimal | None:
+class _Thresholds(dict):
+    """Exit thresholds (parameters) by (province, region class), each read once per call."""
+
+    def __missing__(self, key):
+        from assessments.parameters import incidence_threshold
+
+        province, region_class = key
+        self[key] = incidence_threshold(region_class, province)
+        return self[key]
+
+
+def _threshold(division, counties, thresholds) -> Decimal | None:
     if LEVEL_PREFIX_LENGTH[division.level] < 6:
         return None
     county = next((c for c in counties if c.county_id == division.code[:6] + "000000"), None)
-    if county is None:
-        return INCIDENCE_THRESHOLD[RegionClass.CENTRAL_EAST]
-    return INCIDENCE_THRESHOLD[RegionClass(county.region_class)]
+    region_class = county.region_class if county is not None else RegionClass.CENTRAL_EAST
+    return thresholds[(division.code[:2].ljust(12, "0"), region_class)]

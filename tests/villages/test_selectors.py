@@ -74,13 +74,25 @@ def test_west_region_threshold_is_three_percent(divisions):
     assert selectors.poverty_incidence(county).threshold == Decimal("3")
 
 
+def test_thresholds_come_from_the_parameters(users, divisions):
+    from assessments.parameters import parameter_set
+
+    parameter_set(
+        actor=users["province_hunan"], key="incidence_threshold", qualifier="central_east",
+        scope_code="430000000000", value="1.5",
+    )  # fmt: skip
+    assert selectors.poverty_incidence(divisions[LIAN]).threshold == Decimal("1.5")
+    assert selectors.poverty_incidence(divisions["371702000000"]).threshold == Decimal("2")
+
+
 def test_incidence_of_many_divisions_takes_a_fixed_number_of_queries(divisions):
     counties = list(Division.objects.filter(level="county", code__startswith="43"))
     with CaptureQueriesContext(connection) as few:
-        selectors.poverty_incidence_for(counties[:3])
+        west = [c for c in counties if c.parent_id == "433100000000"][:1]
+        selectors.poverty_incidence_for(counties[:2] + west)
     with CaptureQueriesContext(connection) as many:
         selectors.poverty_incidence_for(counties)
-    assert len(many) == len(few) <= 3
+    assert len(many) == len(few) <= 5  # poor persons, populations, counties, one threshold per region class
 
 
 def test_ancestors_stop_at_the_users_jurisdiction(users, divisions):
