@@ -13,6 +13,7 @@ from households.choices import MemberStatus, Relationship
 
 FONT = "STSong-Light"
 NOT_CERTIFIED = _("只有县级审定通过的退出才有脱贫证明。")
+CERTIFICATE_REVOKED = _("该脱贫证明已撤销。")
 
 
 def mask_name(name: str) -> str:
@@ -101,3 +102,28 @@ def public_facts(code: str) -> dict | None:
         "valid": not case.revoked,
         "certified_on": case.certified_on,
     }
+
+
+def certificate_issue(*, actor, case: ExitCase) -> bytes:
+    """Return the certificate PDF for ``actor``, recording who printed it (it names the head)."""
+    from django.db import transaction
+
+    from registry.audit import audit_record
+    from registry.errors import ApplicationError
+    from registry.services import require_in_scope
+
+    if actor is not None:
+        require_in_scope(actor, case.household.village_id)
+    if case.revoked:
+        raise ApplicationError(CERTIFICATE_REVOKED, code="not_certified", status=409)
+    if case.status != ExitCaseStatus.CERTIFIED or not case.certificate_code:
+        raise ApplicationError(NOT_CERTIFIED, code="not_certified", status=409)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="exit_case.certificate_issue",
+            instance=case,
+            scope_code=case.household.village_id,
+            after={"certificate_code": case.certificate_code},
+        )
+        return certificate_pdf(case)

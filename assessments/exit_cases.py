@@ -388,3 +388,35 @@ def exit_objection_resolve(*, actor, objection: ExitObjection, upheld: bool, res
         case = ExitCase.objects.select_for_update().get(pk=objection.case_id)
         _move(case, STEPS["objection_return"], actor, objection.resolution[:500], date.today())
     return objection
+
+
+@transaction.atomic
+def exit_case_revoke(*, actor, case: ExitCase, reason: str) -> ExitCase:
+    """Revoke a certified exit found wrong (错退): the certificate shows 已撤销 and the household
+    is registered (未脱贫) again. County or province; audited."""
+    if actor is not None and not (actor.is_superuser or actor.role in (Role.COUNTY, Role.PROVINCE)):
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+    if actor is not None:
+        require_in_scope(actor, case.household.village_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _invalid(errors.REVOKE_REASON_REQUIRED, "reason")
+    case = ExitCase.objects.select_for_update().select_related("household").get(pk=case.pk)
+    if case.status != C.CERTIFIED or case.revoked:
+        raise _invalid(
+            errors.EXIT_STEP_NOT_ALLOWED % {"status": case.get_status_display(), "action": "撤销"}, status=409
+        )
+    case.revoked, case.revoked_reason = True, reason[:200]
+    case.version += 1
+    case.save(update_fields=["revoked", "revoked_reason", "version", "updated_at"])
+    _record(case, "revoke", case.status, actor, reason, date.today())
+    household = Household.objects.select_for_update().get(pk=case.household_id)
+    if household.status == HouseholdStatus.EXITED:
+        apply_transition(
+            household=household,
+            t=HOUSEHOLD_TRANSITIONS["revoke_exit"],
+            actor=actor,
+            reason=reason,
+            on_date=date.today(),
+        )
+    return case

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from assessments import selectors
-from assessments.certificates import certificate_pdf, public_facts
+from assessments.certificates import certificate_issue, public_facts
 from assessments.choices import ExitCaseStatus
 from assessments.eligibility import all_passed, build_snapshot, evaluate
 from assessments.exit_cases import (
@@ -486,7 +486,7 @@ def certificate(request, pk):
     case = selectors.exit_case_get_for_user(user=request.user, case_id=pk)
     if case.status != ExitCaseStatus.CERTIFIED or not case.certificate_code or case.revoked:
         raise Http404
-    response = HttpResponse(certificate_pdf(case), content_type="application/pdf")
+    response = HttpResponse(certificate_issue(actor=request.user, case=case), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=f"脱贫证明-{case.household.registry_number}-{case.year}.pdf"
     )

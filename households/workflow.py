@@ -108,6 +108,10 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset(), internal=True,
         ),
         Transition(
+            "revoke_exit", _("撤销脱贫（错退）"), (S.EXITED,), None, S.REGISTERED, None,
+            frozenset(), internal=True,
+        ),
+        Transition(
             "return_to_poverty", _("返贫"), (S.EXITED,), None, S.RETURNED, None,
             frozenset(), internal=True,
         ),

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 
 from assessments import selectors, services
 from assessments.api import serializers as s
-from assessments.certificates import NOT_CERTIFIED, certificate_pdf
+from assessments.certificates import NOT_CERTIFIED, certificate_issue
 from assessments.choices import ExitCaseStatus, FiveBatches, MeasureCategory
 from assessments.exit_cases import (
     STEPS,
@@ -66,8 +66,6 @@ from registry.scoping import scope_queryset
 from villages.filtersets import within_division
 
 ASSESSMENT_EXISTS = _("该户 %(year)s 年度已有核查记录，请修改该记录（PATCH /api/v1/assessments/{id}/）。")
-CERTIFICATE_REVOKED = _("该脱贫证明已撤销。")
-
 
 # Filters (shared by the four lists; every row belongs to a household) --------------------
 
@@ -892,12 +890,7 @@ class ExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def certificate(self, request, pk=None):
         """Routed as ``exit-cases/<id>/certificate.pdf`` (see ``urls.py``), without a trailing slash."""
         case = self.get_object()
-        if case.revoked:
-            raise ApplicationError(CERTIFICATE_REVOKED, code="not_certified", status=409)
-        try:
-            pdf = certificate_pdf(case)
-        except ValueError as error:
-            raise ApplicationError(NOT_CERTIFIED, code="not_certified", status=409) from error
+        pdf = certificate_issue(actor=request.user, case=case)
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=f"脱贫证明-{case.household.registry_number}-{case.year}.pdf"

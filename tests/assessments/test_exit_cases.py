@@ -214,3 +214,31 @@ def test_certificate_pdf_and_public_facts(users, proposed):
 
 def test_every_step_in_the_table_is_reachable_by_some_role():
     assert all(step.roles or step.internal for step in STEPS.values())
+
+
+def test_revoking_a_wrong_exit(users, proposed):
+    from assessments.exit_cases import exit_case_revoke
+
+    case = exit_through(proposed, users)
+    with pytest.raises(ApplicationError):
+        exit_case_revoke(actor=users["team_lian"], case=case, reason="错退")
+    with pytest.raises(ApplicationError):
+        exit_case_revoke(actor=users["county_jianghua"], case=case, reason=" ")
+    case = exit_case_revoke(actor=users["county_jianghua"], case=case, reason="核查发现收入虚报")
+    assert case.revoked and public_facts(case.certificate_code)["valid"] is False
+    assert Household.objects.get(pk=case.household_id).status == "registered"
+    assert case.steps.last().action == "revoke"
+
+
+def test_certificate_issue_is_audited_and_refused_when_revoked(users, proposed):
+    from assessments.certificates import certificate_issue
+    from assessments.exit_cases import exit_case_revoke
+
+    case = exit_through(proposed, users)
+    pdf = certificate_issue(actor=users["county_jianghua"], case=case)
+    assert pdf.startswith(b"%PDF")
+    assert AuditEntry.objects.latest("id").action == "exit_case.certificate_issue"
+    exit_case_revoke(actor=users["county_jianghua"], case=case, reason="错退")
+    case.refresh_from_db()
+    with pytest.raises(ApplicationError):
+        certificate_issue(actor=users["county_jianghua"], case=case)
