@@ -40,7 +40,7 @@ def test_outside_the_jurisdiction_is_not_found(open_as):
 
 
 def test_keyboard_reaches_the_login_button(browser, live_server, demo):
-    context = browser.new_context(viewport={"width": 360, "height": 780}, base_url=live_server.url)
+    context = browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN", base_url=live_server.url)
     page = context.new_page()
     page.goto("/login/")
     page.keyboard.press("Tab")
