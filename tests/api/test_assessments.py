@@ -16,15 +16,14 @@ from assessments.exit_cases import exit_case_propose
 from assessments.models import Assessment, HelperVisit, HelpMeasure
 from assessments.services import help_measure_add, helper_visit_add
 from households.errors import DATE_IN_FUTURE
-from households.models import Household, Member
+from households.models import Household
 from households.services import household_pair_helper
 from registry.api.errors import NOT_FOUND
 from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.models import AuditEntry
-from tests.api.helpers import assert_error
+from tests.api.helpers import assert_error, body
 from tests.factories import exit_through, make_assessed, make_household, member_data
 from villages import services as village_services
-from villages.models import Helper
 
 URL = "/api/v1/assessments/"
 MEASURES = "/api/v1/help-measures/"
@@ -51,22 +50,6 @@ def api_for(api_for):
         return client
 
     return make
-
-
-def body(response, status: int = 200):
-    """Return the JSON of ``response`` after checking its status and that no full identifier leaks."""
-    assert response.status_code == status, response.content
-    assert_nothing_unmasked(response)
-    return response.json()
-
-
-def assert_nothing_unmasked(response) -> None:
-    content = response.content.decode()
-    secrets = {*Member.objects.values_list("id_number", flat=True), *Helper.objects.values_list("id_number", flat=True)}
-    secrets |= set(Household.objects.exclude(phone="").values_list("phone", flat=True))
-    secrets |= set(Helper.objects.values_list("phone", flat=True))
-    leaked = [secret for secret in secrets if secret and secret in content]
-    assert not leaked, f"unmasked identifiers in the response: {leaked}"
 
 
 def audited(action: str, obj) -> bool:

@@ -20,7 +20,7 @@ from households.workflow import TRANSITIONS
 from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.errors import FOUR_EYES_VIOLATION, PERMISSION_DENIED
 from registry.models import AuditEntry
-from tests.api.helpers import assert_error
+from tests.api.helpers import assert_error, assert_nothing_unmasked, body
 from tests.factories import IDENTIFICATION_PATH, advance, make_applied, make_household, member_data
 from villages import services as village_services
 from villages.models import Helper
@@ -56,22 +56,6 @@ def days_ago(n: int) -> str:
 
 def url(household, suffix: str = "") -> str:
     return f"{URL}{household.pk}/{suffix}"
-
-
-def body(response, status: int = 200):
-    """Return the JSON of ``response`` after checking its status and that no full ID number leaks."""
-    assert response.status_code == status, response.content
-    assert_nothing_unmasked(response)
-    return response.json()
-
-
-def assert_nothing_unmasked(response) -> None:
-    content = response.content.decode()
-    secrets = {*Member.objects.values_list("id_number", flat=True), *Helper.objects.values_list("id_number", flat=True)}
-    secrets |= set(Household.objects.exclude(phone="").values_list("phone", flat=True))
-    secrets |= set(Helper.objects.values_list("phone", flat=True))
-    leaked = [secret for secret in secrets if secret and secret in content]
-    assert not leaked, f"unmasked identifiers in the response: {leaked}"
 
 
 def registry_numbers(response) -> list[str]:
