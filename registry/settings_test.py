@@ -54,7 +54,7 @@ if _url.startswith(("postgres://", "postgresql://")):
 else:
     POSTGRES_AVAILABLE = False
 # Job progress goes through a second alias; in tests it mirrors the default connection.
-DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -85,9 +85,7 @@ def test_members_who_left_are_not_listed(api_for, users):
 
 
 def test_withdrawn_team_shows_date_and_reason(api_for, users, divisions):
-    services.village_exit_record(
-        actor=None, village=divisions[SHETIAN], year=2019
-    )
+    services.village_exit_record(actor=None, village=divisions[SHETIAN], year=2019)
     services.work_team_withdraw(
         actor=users["county_shaoyang"], team=team_of(SHETIAN), on_date=date(2021, 3, 1), reason="任期届满"
     )
