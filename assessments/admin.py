@@ -15,11 +15,13 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from assessments import area_exits, plans
+from assessments import area_exits, monitoring, plans
 from assessments.models import (
     CountyExitCase,
     CountyExitObjection,
     CountyExitStep,
+    MonitoringFlag,
+    MonitoringFlagStep,
     ReductionPlan,
     SampledHousehold,
     SampledVillage,
@@ -27,6 +29,7 @@ from assessments.models import (
     VillageExitObjection,
     VillageExitStep,
 )
+from households.choices import Cause
 from registry.admin_base import ScopedModelAdmin
 from registry.roles import Role
 
@@ -470,3 +473,88 @@ class ReductionPlanAdmin(ScopedModelAdmin):
 
     def update_service(self, *, request, instance, changes):
         return plans.reduction_plan_update(actor=request.user, plan=instance, **changes)
+
+
+# Monitoring flags (防止返贫监测) and return to poverty (返贫) ----------------------------------------
+
+
+class MonitoringFlagStepInline(ReadOnlyInline):
+    model = MonitoringFlagStep
+    fields = ["effective_date", "action", "from_status", "to_status", "actor", "reason"]
+
+
+class MonitoringFlagAddForm(forms.ModelForm):
+    class Meta:
+        model = MonitoringFlag
+        fields = ["household", "kind", "event", "reason"]
+
+
+class ReturnToPovertyForm(forms.Form):
+    cause = forms.ChoiceField(label=_("返贫原因"), choices=Cause.choices)
+    reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    on_date = forms.DateField(label=_("返贫日期"), initial=date.today)
+
+
+def _flag_step_actions() -> list:
+    actions = []
+    for step in monitoring.STEPS.values():
+        if step.internal:
+            continue
+
+        def apply(request, flag, data, action=step.action):
+            return monitoring.monitoring_flag_transition(
+                actor=request.user, flag=flag, action=action, reason=data["reason"], on_date=data["on_date"]
+            )
+
+        actions.append(form_action(f"step_{step.action}", step.label, StepForm, apply, roles=step.roles))
+    return actions
+
+
+def _return_to_poverty(request, flag, data):
+    return monitoring.return_to_poverty(actor=request.user, household=flag.household, **data)
+
+
+@admin.register(MonitoringFlag)
+class MonitoringFlagAdmin(CaseAdminMixin, ScopedModelAdmin):
+    form = MonitoringFlagAddForm
+    list_display = ["household", "kind", "status", "trigger", "raised_on", "notice_ends_on"]
+    list_filter = ["status", "kind", "trigger"]
+    search_fields = ["household__registry_number"]
+    list_select_related = ["household"]
+    autocomplete_fields = ["household"]
+    inlines = [MonitoringFlagStepInline]
+    readonly_fields = [
+        "status", "trigger", "source_assessment", "raised_on", "notice_ends_on", "status_reason", "version",
+    ]  # fmt: skip
+    actions = [
+        *_flag_step_actions(),
+        form_action(
+            "return_to_poverty", _("认定返贫"), ReturnToPovertyForm, _return_to_poverty,
+            roles=monitoring.BY_COUNTY,
+        ),
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return _is(request.user, Role.WORK_TEAM)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["household", "kind", "event", "reason"]
+        return ["household", "kind", "event", "reason", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["household", "kind", "event", "reason", *self.readonly_fields] if obj else []
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return monitoring.monitoring_flag_raise(
+            actor=request.user, household=data["household"], kind=data["kind"], reason=data["reason"],
+            event=data["event"],
+        )  # fmt: skip
+
+
+@admin.register(MonitoringFlagStep)
+class MonitoringFlagStepAdmin(ScopedModelAdmin):
+    list_display = ["flag", "action", "from_status", "to_status", "actor", "effective_date"]
+    list_filter = ["action"]
+    list_select_related = ["flag__household", "actor"]

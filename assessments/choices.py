@@ -66,6 +66,7 @@ class FlagStatus(models.TextChoices):
     REMOVAL_APPRAISED = "removal_appraised", _("风险消除评议通过")
     REMOVAL_IN_NOTICE = "removal_in_notice", _("风险消除公示中")
     REMOVED = "removed", _("风险已消除")
+    RETURNED = "returned", _("已返贫，监测结束")
     REJECTED = "rejected", _("未纳入")
 
 

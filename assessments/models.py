@@ -15,6 +15,8 @@ from assessments.choices import (
     CountyExitCaseStatus,
     ExitCaseStatus,
     FiveBatches,
+    FlagKind,
+    FlagStatus,
     MeasureCategory,
     ParameterKey,
     VillageExitCaseStatus,
@@ -700,3 +702,100 @@ class ReductionPlan(models.Model):
 
     def __str__(self):
         return f"{self.county.name} {self.year} 年减贫计划"
+
+
+# Monitoring against return to poverty (防止返贫监测) -------------------------------------------
+
+
+#: What raised a monitoring flag: an annual assessment below the threshold, or a sudden event.
+FLAG_TRIGGERS = [("assessment", _("年度核查低于监测标准")), ("event", _("突发事件"))]
+#: Flag statuses that no longer count as the household's open flag.
+FLAG_CLOSED_STATUSES = (FlagStatus.REMOVED, FlagStatus.RETURNED, FlagStatus.REJECTED)
+
+
+class MonitoringFlag(models.Model):
+    """A household under monitoring (防止返贫监测对象); the steps are in ``assessments.monitoring``."""
+
+    household = models.ForeignKey(
+        "households.Household", verbose_name=_("贫困户"), on_delete=models.PROTECT, related_name="monitoring_flags"
+    )
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    kind = models.CharField(_("监测对象类型"), max_length=20, choices=FlagKind.choices)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=FlagStatus.choices, default=FlagStatus.PROPOSED, editable=False
+    )
+    trigger = models.CharField(_("触发方式"), max_length=16, choices=FLAG_TRIGGERS, editable=False)
+    reason = models.CharField(_("纳入理由"), max_length=500)
+    source_assessment = models.ForeignKey(
+        Assessment,
+        verbose_name=_("触发的年度核查"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="monitoring_flags",
+        editable=False,
+    )
+    event = models.CharField(_("突发事件"), max_length=200, blank=True, help_text=_("重大疾病、自然灾害、意外事故等"))
+    raised_on = models.DateField(_("提出日期"), editable=False)
+    notice_ends_on = models.DateField(_("公示截止日期"), null=True, blank=True, editable=False)
+    status_reason = models.CharField(_("状态原因"), max_length=500, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    scope_path = "household__village_id"
+    scope_county_path = "county_code"
+
+    class Meta:
+        verbose_name = _("防返贫监测对象")
+        verbose_name_plural = _("防返贫监测对象")
+        ordering = ["-raised_on", "household"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=~Q(status__in=FLAG_CLOSED_STATUSES),
+                name="monitoring_flag_one_open_per_household",
+                violation_error_message=_("该户已有未结束的监测记录。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger="event") | Q(source_assessment__isnull=False),
+                name="monitoring_flag_assessment_trigger_has_source",
+                violation_error_message=_("由年度核查触发的监测必须指明该核查。"),
+            ),
+        ]
+        indexes = [models.Index(fields=["county_code", "status"], name="flag_county_status_idx")]
+
+    def __str__(self):
+        return f"{self.household} {self.get_kind_display()} {self.get_status_display()}"
+
+
+class MonitoringFlagStep(models.Model):
+    """One step of a monitoring flag (监测程序记录)."""
+
+    flag = models.ForeignKey(MonitoringFlag, verbose_name=_("监测对象"), on_delete=models.PROTECT, related_name="steps")
+    county_code = models.CharField(_("县级代码"), max_length=6, editable=False)
+    action = models.CharField(_("操作"), max_length=32)
+    from_status = models.CharField(_("原状态"), max_length=20, choices=FlagStatus.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20, choices=FlagStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("说明"), max_length=500, blank=True)
+    effective_date = models.DateField(_("生效日期"))
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    scope_path = "flag__household__village_id"
+    scope_county_path = "county_code"
+
+    class Meta:
+        verbose_name = _("监测程序记录")
+        verbose_name_plural = _("监测程序记录")
+        ordering = ["flag", "id"]
+
+    def __str__(self):
+        return f"{self.flag} {self.action}"

@@ -1,0 +1,364 @@
+"""After exit: the transition period, monitoring flags (防止返贫监测) and return to poverty (返贫).
+
+A household exited in year Y stays in the transition period (过渡期, parameter
+``transition_years``, 5 by default) through year Y + 5. It is flagged for monitoring
+(脱贫不稳定户, 边缘易致贫户, 突发严重困难户) when an assessment puts its per-capita income
+below the monitoring threshold, or when a sudden event (serious illness, disaster,
+accident) strikes. Flagging and risk removal (风险消除) each follow one table of steps:
+verify → appraise → notice (``notice_days("monitoring")``) → county approval, with
+rejection (with a reason) at the county step, four eyes at the county step, and every
+step recorded and audited. A flagged household that falls below the line returns to
+poverty: it is registered again (返贫) with a cause and a date, and its flag is closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from assessments.choices import ExitCaseStatus, FlagKind, FlagStatus, ParameterKey
+from assessments.models import FLAG_CLOSED_STATUSES, Assessment, ExitCase, MonitoringFlag, MonitoringFlagStep
+from assessments.parameters import monitoring_threshold, notice_days, parameter
+from households import errors as household_errors
+from households.choices import Cause, HouseholdStatus
+from households.models import Household
+from households.services import household_update
+from households.workflow import TRANSITIONS as HOUSEHOLD_TRANSITIONS
+from households.workflow import apply_transition, check_not_future
+from registry.audit import audit_record
+from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.roles import Capability, Role
+from registry.scoping import scope_queryset
+from registry.services import ensure_four_eyes, full_clean_or_raise, require_capability, require_in_scope
+
+F = FlagStatus
+NOTICE_PROCEDURE = "monitoring"
+
+FLAG_NOT_IN_TRANSITION = _("只有过渡期内的已脱贫户才能纳入防返贫监测；该户为“%(status)s”。")
+FLAG_ALREADY_OPEN = _("该户已有未结束的监测记录。")
+FLAG_REASON_REQUIRED = _("请说明纳入监测的理由（如重大疾病、自然灾害、意外事故及其开支）。")
+FLAG_KIND_UNKNOWN = _("未知的监测对象类型：%(kind)s")
+FLAG_STEP_NOT_ALLOWED = _("监测记录当前为“%(status)s”，不能执行“%(action)s”。")
+RETURN_NO_ACTIVE_FLAG = _("只有已纳入监测（县级审批）的已脱贫户才能认定返贫。")
+RETURN_CAUSE_UNKNOWN = _("请选择返贫原因。")
+RETURN_REASON_REQUIRED = _("认定返贫必须说明理由。")
+
+
+# The transition period (过渡期) ------------------------------------------------------------
+
+
+def transition_years(division_code: str = "") -> int:
+    """Return the length of the transition period in years (a parameter)."""
+    return int(parameter(ParameterKey.TRANSITION_YEARS, division_code=division_code))
+
+
+def _certified_exits() -> QuerySet:
+    return ExitCase.objects.filter(status=ExitCaseStatus.CERTIFIED, revoked=False)
+
+
+def exit_year(household: Household) -> int | None:
+    """Return the year of the household's standing (certified, not revoked) exit, or None."""
+    return _certified_exits().filter(household=household).order_by("-year").values_list("year", flat=True).first()
+
+
+def in_transition(household: Household, year: int) -> bool:
+    """Return whether an exited household is in its transition period in ``year`` (exit year Y … Y + N)."""
+    if household.status != HouseholdStatus.EXITED:
+        return False
+    exited = exit_year(household)
+    return exited is not None and exited <= year <= exited + transition_years(household.village_id)
+
+
+def households_in_transition(*, user, year: int, years: int | None = None) -> QuerySet:
+    """Return the exited households ``user`` may see that are in the transition period in ``year``.
+
+    ``years`` defaults to the national transition length (a province's own value, where
+    it set one, is honoured by :func:`in_transition` one household at a time).
+    """
+    years = transition_years() if years is None else years
+    exits = _certified_exits().filter(household=OuterRef("pk"), year__lte=year, year__gte=year - years)
+    queryset = Household.objects.filter(Exists(exits), status=HouseholdStatus.EXITED)
+    return scope_queryset(queryset, user) if user is not None else queryset
+
+
+# The steps of a flag -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    roles: frozenset[str]
+    needs_reason: bool = False
+    review: bool = False  # four eyes over this round's earlier actors
+    opens_notice: bool = False
+    closes_notice: bool = False
+    starts_round: bool = False
+    internal: bool = False  # applied only by another service (return to poverty)
+
+
+BY_TEAM = frozenset({Role.WORK_TEAM})
+BY_COUNTY = frozenset({Role.COUNTY})
+
+STEPS: dict[str, Step] = {
+    s.action: s
+    for s in [
+        Step("appraise", _("核实后民主评议通过"), (F.PROPOSED,), F.APPRAISED, BY_TEAM),
+        Step("open_notice", _("村内公示"), (F.APPRAISED,), F.IN_NOTICE, BY_TEAM, opens_notice=True),
+        Step(
+            "approve", _("县级审批，纳入监测"), (F.IN_NOTICE,), F.ACTIVE, BY_COUNTY, review=True, closes_notice=True,
+        ),
+        Step("reject", _("县级审批不予纳入"), (F.IN_NOTICE,), F.REJECTED, BY_COUNTY, needs_reason=True, review=True),
+        Step(
+            "propose_removal", _("提出风险消除"), (F.ACTIVE,), F.REMOVAL_PROPOSED, BY_TEAM, needs_reason=True,
+            starts_round=True,
+        ),
+        Step("appraise_removal", _("风险消除核实后民主评议通过"), (F.REMOVAL_PROPOSED,), F.REMOVAL_APPRAISED, BY_TEAM),
+        Step(
+            "open_removal_notice", _("风险消除村内公示"), (F.REMOVAL_APPRAISED,), F.REMOVAL_IN_NOTICE, BY_TEAM,
+            opens_notice=True,
+        ),
+        Step(
+            "approve_removal", _("县级审批，风险消除"), (F.REMOVAL_IN_NOTICE,), F.REMOVED, BY_COUNTY, review=True,
+            closes_notice=True,
+        ),
+        Step(
+            "reject_removal", _("县级审批不予消除，继续监测"), (F.REMOVAL_IN_NOTICE,), F.ACTIVE, BY_COUNTY,
+            needs_reason=True, review=True,
+        ),
+        Step("return_to_poverty", _("认定返贫，监测结束"), (F.ACTIVE,), F.RETURNED, frozenset(), internal=True),
+    ]
+}  # fmt: skip
+
+
+def _role_allows(step: Step, user) -> bool:
+    return user is None or user.is_superuser or user.role in step.roles
+
+
+def available_steps(flag: MonitoringFlag, user) -> list[Step]:
+    return [s for s in STEPS.values() if not s.internal and flag.status in s.sources and _role_allows(s, user)]
+
+
+def _invalid(message, field="__all__", status=400, code="invalid") -> ApplicationError:
+    return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
+
+
+def _clean_reason(reason: str, *, required, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise _invalid(required, field)
+    if len(reason) > 500:
+        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": 500}, field)
+    return reason
+
+
+def _record(flag: MonitoringFlag, action: str, from_status: str, actor, reason: str, on_date: date) -> None:
+    MonitoringFlagStep.objects.create(
+        flag=flag,
+        county_code=flag.county_code,
+        action=action,
+        from_status=from_status,
+        to_status=flag.status,
+        actor=actor if actor is not None and actor.pk else None,
+        reason=reason,
+        effective_date=on_date,
+    )
+    audit_record(
+        actor=actor,
+        action=f"monitoring_flag.{action}",
+        instance=flag,
+        scope_code=flag.household.village_id,
+        before={"status": from_status} if from_status else None,
+        after={"status": flag.status, "reason": reason, "on_date": on_date},
+    )
+
+
+def _round_actors(flag: MonitoringFlag) -> list:
+    starts = {"raise"} | {s.action for s in STEPS.values() if s.starts_round}
+    steps = list(flag.steps.order_by("id").values_list("action", "actor_id"))
+    start = max((i for i, (action, _a) in enumerate(steps) if action in starts), default=0)
+    return [actor for _action, actor in steps[start:]]
+
+
+# Raising a flag ----------------------------------------------------------------------------
+
+
+def _create_flag(*, actor, household: Household, kind: str, reason: str, on_date: date, **extra) -> MonitoringFlag:
+    flag = MonitoringFlag(
+        household=household, county_code=household.county_code, kind=kind, reason=reason, raised_on=on_date, **extra
+    )
+    full_clean_or_raise(flag, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            flag.save(force_insert=True)
+    except IntegrityError as error:
+        raise _invalid(FLAG_ALREADY_OPEN, status=409, code="conflict") from error
+    _record(flag, "raise", "", actor, reason, on_date)
+    return flag
+
+
+def _require_raiser(actor) -> None:
+    if actor is not None and not (actor.is_superuser or actor.role == Role.WORK_TEAM):
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+
+
+@transaction.atomic
+def monitoring_flag_raise(
+    *, actor, household: Household, kind: str, reason: str, event: str = "", on_date: date | None = None
+) -> MonitoringFlag:
+    """Propose a household for monitoring after a sudden event (突发事件); the reason says what happened.
+
+    Work team; the household must be exited and in its transition period.
+    """
+    _require_raiser(actor)
+    require_in_scope(actor, household.village_id)
+    if kind not in FlagKind.values:
+        raise _invalid(FLAG_KIND_UNKNOWN % {"kind": kind}, "kind")
+    reason = _clean_reason(reason, required=FLAG_REASON_REQUIRED)
+    on_date = on_date or date.today()
+    check_not_future(on_date)
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    if not in_transition(household, on_date.year):
+        raise _invalid(FLAG_NOT_IN_TRANSITION % {"status": household.get_status_display()}, status=409, code="conflict")
+    return _create_flag(
+        actor=actor, household=household, kind=kind, reason=reason, on_date=on_date, trigger="event",
+        event=(event or "").strip(),
+    )  # fmt: skip
+
+
+def flags_from_assessment(*, actor, assessment: Assessment, on_date: date | None = None) -> MonitoringFlag | None:
+    """Propose an UNSTABLE flag when an exited household in transition falls below the monitoring threshold.
+
+    Return the new flag, or None when none is due (not exited, not in transition, at or
+    above the threshold) or the household already has an open flag. Call inside a service's
+    transaction (:func:`monitoring_check_assessment`); never from a signal.
+    """
+    household = Household.objects.select_for_update().get(pk=assessment.household_id)
+    if not in_transition(household, assessment.year):
+        return None
+    threshold = monitoring_threshold(assessment.year, household.village_id)
+    income = assessment.per_capita_net_income
+    if income >= threshold:
+        return None
+    if MonitoringFlag.objects.filter(household=household).exclude(status__in=FLAG_CLOSED_STATUSES).exists():
+        return None
+    reason = _("%(year)s 年人均纯收入 %(income)s 元，低于监测标准 %(threshold)s 元。") % {
+        "year": assessment.year,
+        "income": income,
+        "threshold": threshold,
+    }
+    return _create_flag(
+        actor=actor, household=household, kind=FlagKind.UNSTABLE, reason=str(reason), on_date=on_date or date.today(),
+        trigger="assessment", source_assessment=assessment,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def monitoring_check_assessment(*, actor, assessment: Assessment, on_date: date | None = None) -> MonitoringFlag | None:
+    """Check one assessment against the monitoring threshold and propose a flag if it is below."""
+    require_capability(actor, Capability.ENTER_HOUSEHOLDS)
+    require_in_scope(actor, assessment.household.village_id)
+    if on_date is not None:
+        check_not_future(on_date)
+    return flags_from_assessment(actor=actor, assessment=assessment, on_date=on_date)
+
+
+# Moving a flag -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def monitoring_flag_transition(
+    *, actor, flag: MonitoringFlag, action: str, reason: str = "", on_date: date | None = None
+) -> MonitoringFlag:
+    """Apply one step of the flag or removal procedure (see the module docstring)."""
+    step = STEPS.get(action)
+    if step is None or step.internal:
+        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
+    if actor is not None:
+        require_in_scope(actor, flag.household.village_id)
+    flag = MonitoringFlag.objects.select_for_update().select_related("household").get(pk=flag.pk)
+    if flag.status not in step.sources:
+        raise ApplicationError(
+            FLAG_STEP_NOT_ALLOWED % {"status": flag.get_status_display(), "action": step.label},
+            code="transition_not_allowed",
+            status=409,
+        )
+    if not _role_allows(step, actor):
+        roles = "、".join(str(Role(r).label) for r in sorted(step.roles))
+        raise ApplicationError(
+            household_errors.TRANSITION_ROLE % {"action": step.label, "roles": roles},
+            code="permission_denied",
+            status=403,
+        )
+    required = household_errors.REASON_REQUIRED % {"action": step.label} if step.needs_reason else None
+    reason = _clean_reason(reason, required=required)
+    on_date = on_date or date.today()
+    check_not_future(on_date)
+    previous = flag.steps.order_by("-id").values_list("effective_date", flat=True).first()
+    if previous and on_date < previous:
+        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
+    if step.review:
+        ensure_four_eyes(actor=actor, earlier_actors=_round_actors(flag))
+    if step.closes_notice and flag.notice_ends_on and on_date < flag.notice_ends_on:
+        raise ApplicationError(
+            household_errors.NOTICE_NOT_ENDED % {"ends": flag.notice_ends_on}, code="notice_not_ended", status=409
+        )
+    return _move(flag, step, actor, reason, on_date)
+
+
+def _move(flag: MonitoringFlag, step: Step, actor, reason: str, on_date: date) -> MonitoringFlag:
+    from_status = flag.status
+    flag.status = step.target
+    flag.status_reason = reason
+    days = notice_days(NOTICE_PROCEDURE, flag.household.village_id) if step.opens_notice else None
+    flag.notice_ends_on = on_date + timedelta(days=days) if days is not None else None
+    flag.version += 1
+    flag.save(update_fields=["status", "status_reason", "notice_ends_on", "version", "updated_at"])
+    _record(flag, step.action, from_status, actor, reason, on_date)
+    return flag
+
+
+# Return to poverty (返贫) ------------------------------------------------------------------
+
+
+@transaction.atomic
+def return_to_poverty(
+    *, actor, household: Household, cause: str, reason: str, on_date: date | None = None
+) -> Household:
+    """Register a flagged exited household as returned to poverty (返贫) with its cause and date.
+
+    County; the household must be exited with an active (county-approved) flag, which is
+    closed by a recorded step. The household counts as poor again from then on.
+    """
+    if actor is not None and not (actor.is_superuser or actor.role == Role.COUNTY):
+        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+    require_in_scope(actor, household.village_id)
+    if cause not in Cause.values:
+        raise _invalid(RETURN_CAUSE_UNKNOWN, "cause")
+    reason = _clean_reason(reason, required=RETURN_REASON_REQUIRED)
+    on_date = on_date or date.today()
+    check_not_future(on_date)
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    flag = (
+        MonitoringFlag.objects.select_for_update()
+        .select_related("household")
+        .filter(household=household, status=F.ACTIVE)
+        .first()
+    )
+    if household.status != HouseholdStatus.EXITED or flag is None:
+        raise _invalid(RETURN_NO_ACTIVE_FLAG, status=409, code="conflict")
+    previous = flag.steps.order_by("-id").values_list("effective_date", flat=True).first()
+    if previous and on_date < previous:
+        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
+    household = apply_transition(
+        household=household, t=HOUSEHOLD_TRANSITIONS["return_to_poverty"], actor=actor, reason=reason, on_date=on_date
+    )
+    household = household_update(actor=actor, household=household, changes={"main_cause": cause})
+    _move(flag, STEPS["return_to_poverty"], actor, reason, on_date)
+    return household
