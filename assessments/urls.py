@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from assessments import views
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("cases/<int:pk>/objections/<int:objection_pk>/resolve/", views.objection_resolve, name="objection_resolve"),
     path("cases/<int:pk>/certificate/", views.certificate, name="certificate"),
     path("queue/", views.queue, name="queue"),
+    path("", include("assessments.area_urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from assessments.api.views import (
@@ -24,4 +24,5 @@ urlpatterns = [
         name="exit-case-certificate",
     ),
     *router.urls,
+    path("", include("assessments.api.area_urls")),
 ]
