@@ -19,4 +19,5 @@ urlpatterns = [
     path("cases/<int:pk>/certificate/", views.certificate, name="certificate"),
     path("queue/", views.queue, name="queue"),
     path("", include("assessments.area_urls")),
+    path("monitoring/", include("assessments.monitoring_urls")),
 ]

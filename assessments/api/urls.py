@@ -25,4 +25,5 @@ urlpatterns = [
     ),
     *router.urls,
     path("", include("assessments.api.area_urls")),
+    path("", include("assessments.api.monitoring_urls")),
 ]
