@@ -518,12 +518,9 @@ def village_exit_view(request, pk):
     return _village_page(request, _get_village_case(request, pk))
 
 
-@login_required
-@require_POST
-def village_exit_step(request, pk, action):
-    """Apply one step of the village exit procedure; a refusal shows beside the step's fields."""
-    case = _get_village_case(request, pk)
-    step = ax.VILLAGE_STEPS.get(action)
+def _apply_step(request, case, action, *, steps, transition, url_name, render_page):
+    """Apply one step of an area exit procedure; a refusal shows beside the step's fields."""
+    step = steps.get(action)
     if step is None or step.internal:
         raise Http404
     if not (request.user.is_superuser or request.user.role in step.roles):
@@ -531,7 +528,7 @@ def village_exit_step(request, pk, action):
     form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
     if form.is_valid():
         try:
-            ax.village_exit_transition(
+            transition(
                 actor=request.user,
                 case=case,
                 action=action,
@@ -542,10 +539,25 @@ def village_exit_step(request, pk, action):
             attach_error(error, form)
         else:
             messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
-            return redirect("assessments:village_exit", pk=case.pk)
+            return redirect(url_name, pk=case.pk)
     if step not in ax.available_steps(case, request.user):
-        return _refusal_redirect(request, form, reverse("assessments:village_exit", args=[case.pk]))
-    return _village_page(request, case, bound=(action, form), status=409 if form.non_field_errors() else 200)
+        return _refusal_redirect(request, form, reverse(url_name, args=[case.pk]))
+    return render_page(request, case, bound=(action, form), status=409 if form.non_field_errors() else 200)
+
+
+@login_required
+@require_POST
+def village_exit_step(request, pk, action):
+    """Apply one step of the village exit procedure; a refusal shows beside the step's fields."""
+    return _apply_step(
+        request,
+        _get_village_case(request, pk),
+        action,
+        steps=ax.VILLAGE_STEPS,
+        transition=ax.village_exit_transition,
+        url_name="assessments:village_exit",
+        render_page=_village_page,
+    )
 
 
 @login_required
@@ -805,30 +817,15 @@ def county_exit_view(request, pk):
 @require_POST
 def county_exit_step(request, pk, action):
     """Apply one step of the county exit procedure; a refusal shows beside the step's fields."""
-    case = _get_county_case(request, pk)
-    step = ax.COUNTY_STEPS.get(action)
-    if step is None or step.internal:
-        raise Http404
-    if not (request.user.is_superuser or request.user.role in step.roles):
-        return _forbidden(request)
-    form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
-    if form.is_valid():
-        try:
-            ax.county_exit_transition(
-                actor=request.user,
-                case=case,
-                action=action,
-                reason=form.cleaned_data["reason"],
-                on_date=form.cleaned_data["on_date"],
-            )
-        except ApplicationError as error:
-            attach_error(error, form)
-        else:
-            messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
-            return redirect("assessments:county_exit", pk=case.pk)
-    if step not in ax.available_steps(case, request.user):
-        return _refusal_redirect(request, form, reverse("assessments:county_exit", args=[case.pk]))
-    return _county_page(request, case, bound=(action, form), status=409 if form.non_field_errors() else 200)
+    return _apply_step(
+        request,
+        _get_county_case(request, pk),
+        action,
+        steps=ax.COUNTY_STEPS,
+        transition=ax.county_exit_transition,
+        url_name="assessments:county_exit",
+        render_page=_county_page,
+    )
 
 
 def _dated_action(request, pk, action, call, done):
