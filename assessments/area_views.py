@@ -6,8 +6,8 @@ write through :mod:`assessments.area_exits` or :mod:`assessments.plans`, whose r
 show in Chinese beside the field they concern. The buttons shown are the steps
 :func:`~assessments.area_exits.available_steps` offers the user's role.
 
-The reads shared with the API (``*_list``, ``*_get_for_user``, :func:`plan_progress_for`)
-live here because ``assessments/selectors.py`` is shared; they belong there.
+The scoped reads (``*_list``, ``*_get_for_user``, :func:`plan_progress_for`) are in
+:mod:`assessments.selectors`, shared with the API.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Substr
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from assessments import area_exits as ax
-from assessments.choices import CountyExitCaseStatus, ExitCaseStatus, VillageExitCaseStatus
+from assessments.choices import CountyExitCaseStatus, VillageExitCaseStatus
 from assessments.forms import (
     FIRST_YEAR,
     ExitObjectionRaiseForm,
@@ -38,25 +36,29 @@ from assessments.forms import (
     _not_in_future,
 )
 from assessments.models import (
-    CountyExitCase,
     CountyExitObjection,
-    CountyExitStep,
-    ExitCase,
     ReductionPlan,
-    SampledHousehold,
-    SampledVillage,
-    VillageExitCase,
     VillageExitObjection,
-    VillageExitStep,
 )
 from assessments.plans import PlanProgress, reduction_plan_create, reduction_plan_list, reduction_plan_update
+from assessments.selectors import (
+    applicable_counties,
+    county_exit_case_get_for_user,
+    county_exit_case_list,
+    plan_progress_for,
+    proposable_villages,
+    sampled_household_get,
+    sampled_village_get,
+    village_exit_case_get_for_user,
+    village_exit_case_list,
+)
 from households.forms import RegistryForm, attach_error, date_field
 from households.views import can_enter_data
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Role
-from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset
-from villages.choices import CountyExitStatus, DivisionLevel, VillageExitStatus
-from villages.models import CountyStatus, Division, VillageStatus
+from registry.scoping import get_scoped_or_404
+from villages.choices import DivisionLevel
+from villages.models import Division
 
 PAGE_SIZE = 50
 CLOSED_VILLAGE = (VillageExitCaseStatus.REJECTED, VillageExitCaseStatus.WITHDRAWN)
@@ -75,125 +77,6 @@ VALUE_LABELS = {
     "met": gettext_lazy("达标"),
     "evidence": gettext_lazy("佐证材料"),
 }
-
-
-# Reads (scoped) ----------------------------------------------------------------------------------
-
-
-def _steps(model):
-    return Prefetch("steps", queryset=model.objects.select_related("actor").order_by("id"))
-
-
-def village_exit_case_list(*, user, status: str = "", year: int | None = None) -> QuerySet:
-    """Return the village exit cases the user may see, latest year first, with their steps."""
-    queryset = scope_queryset(
-        VillageExitCase.objects.select_related("village", "village__parent").prefetch_related(_steps(VillageExitStep)),
-        user,
-    )
-    if status:
-        queryset = queryset.filter(status=status)
-    if year is not None:
-        queryset = queryset.filter(year=year)
-    return queryset.order_by("-year", "village_id", "-id")
-
-
-def village_exit_case_get_for_user(*, user, case_id: int) -> VillageExitCase:
-    """Return the village exit case with its steps and objections if the user may see it, else 404."""
-    objections = VillageExitObjection.objects.select_related("recorded_by", "resolved_by").order_by("id")
-    queryset = VillageExitCase.objects.select_related("village", "village__parent").prefetch_related(
-        _steps(VillageExitStep), Prefetch("objections", queryset=objections)
-    )
-    return get_scoped_or_404(queryset, user, pk=case_id)
-
-
-def county_exit_case_list(*, user, status: str = "", year: int | None = None) -> QuerySet:
-    """Return the county exit cases the user may see, latest year first, with their steps."""
-    queryset = scope_queryset(
-        CountyExitCase.objects.select_related("county").prefetch_related(_steps(CountyExitStep)), user
-    )
-    if status:
-        queryset = queryset.filter(status=status)
-    if year is not None:
-        queryset = queryset.filter(year=year)
-    return queryset.order_by("-year", "county_id", "-id")
-
-
-def county_exit_case_get_for_user(*, user, case_id: int) -> CountyExitCase:
-    """Return the county exit case with its steps, sample and objections if the user may see it, else 404."""
-    objections = CountyExitObjection.objects.select_related("recorded_by", "resolved_by").order_by("id")
-    households = SampledHousehold.objects.select_related("household", "household__village", "recorded_by")
-    villages = SampledVillage.objects.select_related("village", "village__parent", "recorded_by")
-    queryset = CountyExitCase.objects.select_related("county").prefetch_related(
-        _steps(CountyExitStep),
-        Prefetch("objections", queryset=objections),
-        Prefetch("sampled_households", queryset=households.order_by("position")),
-        Prefetch("sampled_villages", queryset=villages.order_by("position")),
-    )
-    return get_scoped_or_404(queryset, user, pk=case_id)
-
-
-def sampled_household_get(*, user, case: CountyExitCase, row_id: int) -> SampledHousehold:
-    return get_scoped_or_404(SampledHousehold.objects.select_related("household"), user, pk=row_id, case=case)
-
-
-def sampled_village_get(*, user, case: CountyExitCase, row_id: int) -> SampledVillage:
-    return get_scoped_or_404(SampledVillage.objects.all(), user, pk=row_id, case=case)
-
-
-def proposable_villages(*, user) -> QuerySet:
-    """Return the poverty villages in the user's scope not yet exited (those a township may propose)."""
-    statuses = scope_queryset(VillageStatus.objects.all(), user).filter(is_poverty_village=True)
-    statuses = statuses.exclude(exit_status=VillageExitStatus.EXITED)
-    return Division.objects.filter(pk__in=statuses.values("village_id")).select_related("parent").order_by("code")
-
-
-def applicable_counties(*, user) -> QuerySet:
-    """Return the poverty counties in the user's scope not yet exited."""
-    statuses = scope_queryset(CountyStatus.objects.all(), user).exclude(exit_status=CountyExitStatus.EXITED)
-    return Division.objects.filter(pk__in=statuses.values("county_id"), level=DivisionLevel.COUNTY).order_by("code")
-
-
-def plan_progress_for(plans: list[ReductionPlan]) -> dict[int, PlanProgress]:
-    """Return the progress of each plan, as :func:`assessments.plans.reduction_plan_progress` counts it,
-    in three queries whatever the number of plans (for lists)."""
-    if not plans:
-        return {}
-    keys = Q()
-    for plan in plans:
-        keys |= Q(county_code=plan.county_code, year=plan.year)
-    cases = (
-        ExitCase.objects.filter(keys, status=ExitCaseStatus.CERTIFIED, revoked=False)
-        .values("county_code", "year")
-        .annotate(persons=Sum("assessment__household_size"), households=Count("id"))
-    )
-    by_case = {(r["county_code"], r["year"]): r for r in cases}
-    counties = {plan.county_code for plan in plans}
-    village_q = Q()
-    for code in counties:
-        village_q |= prefix_q("village_id", code)
-    villages = (
-        VillageStatus.objects.filter(village_q, exit_status=VillageExitStatus.EXITED)
-        .annotate(county=Substr("village_id", 1, 6))
-        .values("county", "exit_year")
-        .annotate(n=Count("village_id"))
-    )
-    by_village = {(r["county"], r["exit_year"]): r["n"] for r in villages}
-    exited = dict(
-        CountyStatus.objects.filter(
-            pk__in=[p.county_id for p in plans], exit_status=CountyExitStatus.EXITED
-        ).values_list("county_id", "exit_year")
-    )
-    result = {}
-    for plan in plans:
-        row = by_case.get((plan.county_code, plan.year), {})
-        result[plan.pk] = PlanProgress(
-            plan=plan,
-            persons_exited=row.get("persons") or 0,
-            households_exited=row.get("households") or 0,
-            villages_exited=by_village.get((plan.county_code, plan.year), 0),
-            county_exit_year=exited.get(plan.county_id),
-        )
-    return result
 
 
 # Forms -------------------------------------------------------------------------------------------------

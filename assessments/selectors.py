@@ -10,17 +10,34 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, ExtractYear, Substr
 
 from assessments.choices import ExitCaseStatus, ParameterKey
-from assessments.models import Assessment, ExitCase, ExitCaseStep, ExitObjection
+from assessments.models import (
+    Assessment,
+    CountyExitCase,
+    CountyExitObjection,
+    CountyExitStep,
+    ExitCase,
+    ExitCaseStep,
+    ExitObjection,
+    ReductionPlan,
+    SampledHousehold,
+    SampledVillage,
+    VillageExitCase,
+    VillageExitObjection,
+    VillageExitStep,
+)
 from assessments.parameters import parameter
+from assessments.plans import PlanProgress
 from assessments.services import ASSESSABLE, income_year_bounds, members_on
 from households.choices import POOR_NOT_EXITED, HouseholdStatus, MemberStatus, Relationship
 from households.models import Household, Member
-from registry.scoping import get_scoped_or_404, scope_queryset, user_scope
+from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_scope
 from villages import selectors as village_selectors
+from villages.choices import CountyExitStatus, DivisionLevel, VillageExitStatus
+from villages.models import CountyStatus, Division, VillageStatus
 
 #: Months after the income year's last day by which its reassessment should be done.
 CAMPAIGN_GRACE_MONTHS = 3
@@ -345,3 +362,122 @@ def default_assessed_on(year: int, division_code: str = "", today: date | None =
     """Return the date an assessment form for ``year`` proposes: today, else the campaign's deadline."""
     today = today or date.today()
     return min(today, campaign_deadline(year, division_code))
+
+
+# Village and county exits, plans (scoped) --------------------------------------------
+
+
+def _steps(model):
+    return Prefetch("steps", queryset=model.objects.select_related("actor").order_by("id"))
+
+
+def village_exit_case_list(*, user, status: str = "", year: int | None = None) -> QuerySet:
+    """Return the village exit cases the user may see, latest year first, with their steps."""
+    queryset = scope_queryset(
+        VillageExitCase.objects.select_related("village", "village__parent").prefetch_related(_steps(VillageExitStep)),
+        user,
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if year is not None:
+        queryset = queryset.filter(year=year)
+    return queryset.order_by("-year", "village_id", "-id")
+
+
+def village_exit_case_get_for_user(*, user, case_id: int) -> VillageExitCase:
+    """Return the village exit case with its steps and objections if the user may see it, else 404."""
+    objections = VillageExitObjection.objects.select_related("recorded_by", "resolved_by").order_by("id")
+    queryset = VillageExitCase.objects.select_related("village", "village__parent").prefetch_related(
+        _steps(VillageExitStep), Prefetch("objections", queryset=objections)
+    )
+    return get_scoped_or_404(queryset, user, pk=case_id)
+
+
+def county_exit_case_list(*, user, status: str = "", year: int | None = None) -> QuerySet:
+    """Return the county exit cases the user may see, latest year first, with their steps."""
+    queryset = scope_queryset(
+        CountyExitCase.objects.select_related("county").prefetch_related(_steps(CountyExitStep)), user
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if year is not None:
+        queryset = queryset.filter(year=year)
+    return queryset.order_by("-year", "county_id", "-id")
+
+
+def county_exit_case_get_for_user(*, user, case_id: int) -> CountyExitCase:
+    """Return the county exit case with its steps, sample and objections if the user may see it, else 404."""
+    objections = CountyExitObjection.objects.select_related("recorded_by", "resolved_by").order_by("id")
+    households = SampledHousehold.objects.select_related("household", "household__village", "recorded_by")
+    villages = SampledVillage.objects.select_related("village", "village__parent", "recorded_by")
+    queryset = CountyExitCase.objects.select_related("county").prefetch_related(
+        _steps(CountyExitStep),
+        Prefetch("objections", queryset=objections),
+        Prefetch("sampled_households", queryset=households.order_by("position")),
+        Prefetch("sampled_villages", queryset=villages.order_by("position")),
+    )
+    return get_scoped_or_404(queryset, user, pk=case_id)
+
+
+def sampled_household_get(*, user, case: CountyExitCase, row_id: int) -> SampledHousehold:
+    return get_scoped_or_404(SampledHousehold.objects.select_related("household"), user, pk=row_id, case=case)
+
+
+def sampled_village_get(*, user, case: CountyExitCase, row_id: int) -> SampledVillage:
+    return get_scoped_or_404(SampledVillage.objects.all(), user, pk=row_id, case=case)
+
+
+def proposable_villages(*, user) -> QuerySet:
+    """Return the poverty villages in the user's scope not yet exited (those a township may propose)."""
+    statuses = scope_queryset(VillageStatus.objects.all(), user).filter(is_poverty_village=True)
+    statuses = statuses.exclude(exit_status=VillageExitStatus.EXITED)
+    return Division.objects.filter(pk__in=statuses.values("village_id")).select_related("parent").order_by("code")
+
+
+def applicable_counties(*, user) -> QuerySet:
+    """Return the poverty counties in the user's scope not yet exited."""
+    statuses = scope_queryset(CountyStatus.objects.all(), user).exclude(exit_status=CountyExitStatus.EXITED)
+    return Division.objects.filter(pk__in=statuses.values("county_id"), level=DivisionLevel.COUNTY).order_by("code")
+
+
+def plan_progress_for(plans: list[ReductionPlan]) -> dict[int, PlanProgress]:
+    """Return the progress of each plan, as :func:`assessments.plans.reduction_plan_progress` counts it,
+    in three queries whatever the number of plans (for lists)."""
+    if not plans:
+        return {}
+    keys = Q()
+    for plan in plans:
+        keys |= Q(county_code=plan.county_code, year=plan.year)
+    cases = (
+        ExitCase.objects.filter(keys, status=ExitCaseStatus.CERTIFIED, revoked=False)
+        .values("county_code", "year")
+        .annotate(persons=Sum("assessment__household_size"), households=Count("id"))
+    )
+    by_case = {(r["county_code"], r["year"]): r for r in cases}
+    counties = {plan.county_code for plan in plans}
+    village_q = Q()
+    for code in counties:
+        village_q |= prefix_q("village_id", code)
+    villages = (
+        VillageStatus.objects.filter(village_q, exit_status=VillageExitStatus.EXITED)
+        .annotate(county=Substr("village_id", 1, 6))
+        .values("county", "exit_year")
+        .annotate(n=Count("village_id"))
+    )
+    by_village = {(r["county"], r["exit_year"]): r["n"] for r in villages}
+    exited = dict(
+        CountyStatus.objects.filter(
+            pk__in=[p.county_id for p in plans], exit_status=CountyExitStatus.EXITED
+        ).values_list("county_id", "exit_year")
+    )
+    result = {}
+    for plan in plans:
+        row = by_case.get((plan.county_code, plan.year), {})
+        result[plan.pk] = PlanProgress(
+            plan=plan,
+            persons_exited=row.get("persons") or 0,
+            households_exited=row.get("households") or 0,
+            villages_exited=by_village.get((plan.county_code, plan.year), 0),
+            county_exit_year=exited.get(plan.county_id),
+        )
+    return result

@@ -23,7 +23,8 @@ from assessments import area_exits as ax
 from assessments import plans
 from assessments.api import area_serializers as s
 from assessments.api.views import CONFLICT, CREATE_ERRORS, LIST_ERRORS, PAGING, WRITE_ERRORS
-from assessments.area_views import (
+from assessments.choices import CountyExitCaseStatus, VillageExitCaseStatus
+from assessments.selectors import (
     county_exit_case_get_for_user,
     county_exit_case_list,
     plan_progress_for,
@@ -32,7 +33,6 @@ from assessments.area_views import (
     village_exit_case_get_for_user,
     village_exit_case_list,
 )
-from assessments.choices import CountyExitCaseStatus, VillageExitCaseStatus
 from households.api.views import READ_ERRORS, _object_id, _ok, _param, _reference, _request, _validated
 from registry.api.errors import NOT_FOUND
 from registry.errors import PERMISSION_DENIED, ApplicationError

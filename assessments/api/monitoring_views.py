@@ -22,8 +22,9 @@ from rest_framework.response import Response
 
 from assessments.api import monitoring_serializers as s
 from assessments.api.serializers import step_data
-from assessments.api.views import BAD_INPUT, LIST_ERRORS, ROW_FILTERS, HouseholdRowFilterSet, _updated_since
+from assessments.api.views import BAD_INPUT, LIST_ERRORS, ROW_FILTERS
 from assessments.choices import FlagKind, FlagStatus
+from assessments.filtersets import HouseholdRowFilterSet, _updated_since
 from assessments.models import MonitoringFlag, MonitoringFlagStep
 from assessments.monitoring import available_steps, monitoring_flag_raise, monitoring_flag_transition, return_to_poverty
 from assessments.monitoring_views import flag_get_for_user, flag_list_for

@@ -11,8 +11,7 @@ the one error format by the API's exception handler.
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +37,8 @@ from assessments.exit_cases import (
     exit_objection_raise,
     exit_objection_resolve,
 )
-from assessments.models import Assessment, ExitCase, ExitCaseStep, HelperVisit, HelpMeasure
+from assessments.filtersets import AssessmentFilterSet, ExitCaseFilterSet, HelperVisitFilterSet, HelpMeasureFilterSet
+from assessments.models import ExitCaseStep, HelperVisit, HelpMeasure
 from households.api.views import (
     BAD_FILTER,
     COMMON_FILTERS,
@@ -55,92 +55,13 @@ from households.api.views import (
     _request,
     _validated,
 )
-from households.choices import MemberStatus
-from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, normalise_id_query
-from households.models import Member
 from households.selectors import household_list
 from households.workflow import check_not_future
 from registry.api.errors import NOT_FOUND
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.scoping import scope_queryset
-from villages.filtersets import within_division
 
 ASSESSMENT_EXISTS = _("该户 %(year)s 年度已有核查记录，请修改该记录（PATCH /api/v1/assessments/{id}/）。")
-
-# Filters (shared by the four lists; every row belongs to a household) --------------------
-
-
-class HouseholdRowFilterSet(django_filters.FilterSet):
-    """Filters of rows that belong to a household: search, division (descendants included), household."""
-
-    q = django_filters.CharFilter(method="search", label=_("搜索（户主或成员姓名、身份证号、户编号）"))
-    within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
-    village = django_filters.CharFilter(field_name="household__village_id", label=_("村代码"))
-    household = django_filters.NumberFilter(field_name="household_id", label=_("贫困户"), **ID_BOUNDS)
-
-    def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        if ID_PATTERN.match(value):
-            people = Member.objects.filter(household=OuterRef("household_id"), id_number=normalise_id_query(value))
-            return queryset.filter(Exists(people))
-        if value.isdigit():
-            return queryset.filter(household__registry_number__startswith=value)
-        people = Member.objects.filter(
-            household=OuterRef("household_id"), name__contains=value, status=MemberStatus.ACTIVE
-        )
-        return queryset.filter(Q(Exists(people)) | Q(household__registry_number__startswith=value))
-
-    def filter_within(self, queryset, name, value):
-        return within_division(queryset, "household__village_id", value)
-
-
-UPDATED_SINCE = _("更新时间起")
-
-
-def _updated_since(field="updated_at", label=UPDATED_SINCE):
-    return django_filters.IsoDateTimeFilter(field_name=field, lookup_expr="gte", label=label)
-
-
-class AssessmentFilterSet(HouseholdRowFilterSet):
-    year = django_filters.NumberFilter(label=_("核查年度"), **YEAR_BOUNDS)
-    updated_since = _updated_since()
-
-    class Meta:
-        model = Assessment
-        fields = ["q", "within", "village", "household", "year", "updated_since"]
-
-
-class ExitCaseFilterSet(HouseholdRowFilterSet):
-    year = django_filters.NumberFilter(label=_("退出年度"), **YEAR_BOUNDS)
-    status = django_filters.MultipleChoiceFilter(choices=ExitCaseStatus.choices, label=_("状态"))
-    updated_since = _updated_since()
-
-    class Meta:
-        model = ExitCase
-        fields = ["q", "within", "village", "household", "year", "status", "updated_since"]
-
-
-class HelpMeasureFilterSet(HouseholdRowFilterSet):
-    category = django_filters.ChoiceFilter(choices=MeasureCategory.choices, label=_("措施类别"))
-    five_batches = django_filters.ChoiceFilter(choices=FiveBatches.choices, label=_("五个一批"))
-    year = django_filters.NumberFilter(field_name="measure_date__year", label=_("年度"), **YEAR_BOUNDS)
-    updated_since = _updated_since("created_at", _("登记时间起（措施登记后不再修改）"))
-
-    class Meta:
-        model = HelpMeasure
-        fields = ["q", "within", "village", "household", "category", "five_batches", "year", "updated_since"]
-
-
-class HelperVisitFilterSet(HouseholdRowFilterSet):
-    helper = django_filters.NumberFilter(field_name="helper_id", label=_("帮扶责任人"), **ID_BOUNDS)
-    year = django_filters.NumberFilter(field_name="visited_on__year", label=_("走访年度"), **YEAR_BOUNDS)
-
-    class Meta:
-        model = HelperVisit
-        fields = ["q", "within", "village", "household", "helper", "year"]
-
 
 # Schema: parameters, examples and error responses --------------------------------------
 

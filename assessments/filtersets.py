@@ -1,0 +1,88 @@
+"""Filters of assessments, exit cases, help measures and helper visits, shared by pages and API.
+
+Every row belongs to a household: search, division (descendants included) and household
+work as in :class:`households.filtersets.HouseholdFilterSet`.
+"""
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from assessments.choices import ExitCaseStatus, FiveBatches, MeasureCategory
+from assessments.models import Assessment, ExitCase, HelperVisit, HelpMeasure
+from households.choices import MemberStatus
+from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, normalise_id_query
+from households.models import Member
+from villages.filtersets import within_division
+
+
+class HouseholdRowFilterSet(django_filters.FilterSet):
+    """Filters of rows that belong to a household: search, division (descendants included), household."""
+
+    q = django_filters.CharFilter(method="search", label=_("搜索（户主或成员姓名、身份证号、户编号）"))
+    within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
+    village = django_filters.CharFilter(field_name="household__village_id", label=_("村代码"))
+    household = django_filters.NumberFilter(field_name="household_id", label=_("贫困户"), **ID_BOUNDS)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if ID_PATTERN.match(value):
+            people = Member.objects.filter(household=OuterRef("household_id"), id_number=normalise_id_query(value))
+            return queryset.filter(Exists(people))
+        if value.isdigit():
+            return queryset.filter(household__registry_number__startswith=value)
+        people = Member.objects.filter(
+            household=OuterRef("household_id"), name__contains=value, status=MemberStatus.ACTIVE
+        )
+        return queryset.filter(Q(Exists(people)) | Q(household__registry_number__startswith=value))
+
+    def filter_within(self, queryset, name, value):
+        return within_division(queryset, "household__village_id", value)
+
+
+UPDATED_SINCE = _("更新时间起")
+
+
+def _updated_since(field="updated_at", label=UPDATED_SINCE):
+    return django_filters.IsoDateTimeFilter(field_name=field, lookup_expr="gte", label=label)
+
+
+class AssessmentFilterSet(HouseholdRowFilterSet):
+    year = django_filters.NumberFilter(label=_("核查年度"), **YEAR_BOUNDS)
+    updated_since = _updated_since()
+
+    class Meta:
+        model = Assessment
+        fields = ["q", "within", "village", "household", "year", "updated_since"]
+
+
+class ExitCaseFilterSet(HouseholdRowFilterSet):
+    year = django_filters.NumberFilter(label=_("退出年度"), **YEAR_BOUNDS)
+    status = django_filters.MultipleChoiceFilter(choices=ExitCaseStatus.choices, label=_("状态"))
+    updated_since = _updated_since()
+
+    class Meta:
+        model = ExitCase
+        fields = ["q", "within", "village", "household", "year", "status", "updated_since"]
+
+
+class HelpMeasureFilterSet(HouseholdRowFilterSet):
+    category = django_filters.ChoiceFilter(choices=MeasureCategory.choices, label=_("措施类别"))
+    five_batches = django_filters.ChoiceFilter(choices=FiveBatches.choices, label=_("五个一批"))
+    year = django_filters.NumberFilter(field_name="measure_date__year", label=_("年度"), **YEAR_BOUNDS)
+    updated_since = _updated_since("created_at", _("登记时间起（措施登记后不再修改）"))
+
+    class Meta:
+        model = HelpMeasure
+        fields = ["q", "within", "village", "household", "category", "five_batches", "year", "updated_since"]
+
+
+class HelperVisitFilterSet(HouseholdRowFilterSet):
+    helper = django_filters.NumberFilter(field_name="helper_id", label=_("帮扶责任人"), **ID_BOUNDS)
+    year = django_filters.NumberFilter(field_name="visited_on__year", label=_("走访年度"), **YEAR_BOUNDS)
+
+    class Meta:
+        model = HelperVisit
+        fields = ["q", "within", "village", "household", "helper", "year"]
