@@ -168,7 +168,6 @@ OBJECTION_ID = _param("id", OpenApiTypes.INT, "异议 id", 3, location=OpenApiPa
 COMMON_FILTERS = [
     _param("within", str, "所属区划代码（含下级），12 位", "431129203000"),
     _param("updated_since", OpenApiTypes.DATETIME, "更新时间起（增量同步）", "2019-01-01T00:00:00+08:00"),
-    _param("page", int, "页码", 1),
     _param("page_size", int, "每页条数（最多 500）", 50),
 ]
 HOUSEHOLD_FILTERS = [

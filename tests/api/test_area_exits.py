@@ -136,7 +136,7 @@ def test_another_county_gets_404_and_never_sees_the_village_case(api_for, propos
     assert_error(client.get(f"{VILLAGES}{proposed.pk}/"), 404, "not_found")
     assert_error(client.get(f"{VILLAGES}{proposed.pk}/transitions/"), 404, "not_found")
     assert_error(client.post(f"{VILLAGES}{proposed.pk}/transitions/", {"action": "withdraw", "reason": "x"}), 404)
-    assert client.get(VILLAGES).json()["count"] == 0
+    assert client.get(VILLAGES).json()["results"] == []
     assert [c["id"] for c in api_for("county_jianghua").get(VILLAGES).json()["results"]] == [proposed.pk]
     assert_error(api_for("county_jianghua").get(VILLAGES, {"status": "bogus"}), 400, "invalid")
 
@@ -205,8 +205,8 @@ def test_county_exit_refusals_are_structured(api_for, guidong, applied):
 
 def test_another_county_gets_404_on_the_county_case(api_for, applied):
     assert_error(api_for("county_jianghua").get(f"{COUNTIES}{applied.pk}/"), 404, "not_found")
-    assert api_for("county_shaoyang").get(COUNTIES).json()["count"] == 0
-    assert api_for("province_hunan").get(COUNTIES).json()["count"] == 1
+    assert api_for("county_shaoyang").get(COUNTIES).json()["results"] == []
+    assert len(api_for("province_hunan").get(COUNTIES).json()["results"]) == 1
 
 
 # Plans -------------------------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def test_every_api_path_is_in_the_schema(schema):
 def test_schema_documents_filters_errors_and_auth(schema):
     list_op = schema["paths"]["/api/v1/divisions/"]["get"]
     params = {p["name"] for p in list_op["parameters"]}
-    assert {"level", "parent", "within", "q", "poverty_village", "page", "page_size"} <= params
+    assert {"level", "parent", "within", "q", "poverty_village", "cursor", "page_size"} <= params
     error_ref = "#/components/schemas/Error"
     for status in ("400", "401", "403", "404"):
         content = list_op["responses"][status]["content"]["application/json"]["schema"]
