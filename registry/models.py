@@ -123,3 +123,59 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ApiToken(models.Model):
+    """An API token (接口令牌) held by a machine client or a person; only its hash is stored.
+
+    The token's jurisdiction is its ``division`` (inside its user's), or the user's own
+    when empty. A token reads only, unless granted write; it sees ID and phone numbers
+    masked, unless granted the personal-data scope. Revoking is final.
+    """
+
+    class Kind(models.TextChoices):
+        MACHINE = "machine", _("接口客户端")
+        PERSONAL = "personal", _("个人令牌")
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(User, verbose_name=_("所属用户"), on_delete=models.PROTECT, related_name="api_tokens")
+    division = models.ForeignKey(
+        "villages.Division",
+        verbose_name=_("管辖区划"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("为空表示与所属用户的管辖范围相同。"),
+    )
+    prefix = models.CharField(_("令牌前缀"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("令牌摘要"), max_length=64, editable=False)
+    can_write = models.BooleanField(_("可写"), default=False)
+    can_see_pii = models.BooleanField(_("可见个人信息"), default=False, help_text=_("可见完整的身份证号和电话号码。"))
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("创建人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, verbose_name=_("吊销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    last_used_from = models.GenericIPAddressField(_("最近使用地址"), null=True, blank=True)
+
+    scope_path = "user__jurisdictions__code"
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.name}（{self.prefix}…）"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+

@@ -35,6 +35,7 @@ from assessments.selectors import (
 )
 from households.api.views import READ_ERRORS, _object_id, _ok, _param, _reference, _request, _validated
 from registry.api.errors import NOT_FOUND
+from registry.api.permissions import TokenAllowsWrite
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Role
 from registry.scoping import scope_queryset
@@ -288,7 +289,7 @@ class VillageExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Village exit cases (贫困村出列) in the caller's jurisdiction."""
 
     serializer_class = s.VillageExitCaseSerializer
-    permission_classes = [IsAuthenticated, AreaWriters]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, AreaWriters]
     parser_classes = [JSONParser]
     filterset_class = None
 
@@ -448,7 +449,7 @@ class CountyExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """County exit cases (贫困县摘帽) in the caller's jurisdiction."""
 
     serializer_class = s.CountyExitCaseSerializer
-    permission_classes = [IsAuthenticated, AreaWriters]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, AreaWriters]
     parser_classes = [JSONParser]
     filterset_class = None
 
@@ -701,7 +702,7 @@ class ReductionPlanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Annual reduction plans per county and year, with progress."""
 
     serializer_class = s.ReductionPlanSerializer
-    permission_classes = [IsAuthenticated, AreaWriters]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, AreaWriters]
     parser_classes = [JSONParser]
     filterset_class = None
     http_method_names = ["get", "post", "patch", "head", "options"]
