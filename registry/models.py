@@ -179,3 +179,53 @@ class ApiToken(models.Model):
     def active(self) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
 
+
+class ChangeCommit(models.Model):
+    """A committed transaction that changed registry data (变更提交), numbered in commit order.
+
+    Rows are written by database triggers, never by the application: the first change of
+    a transaction inserts its row, and a deferred trigger gives it its ``position`` from a
+    sequence at commit, under a lock held until the commit ends. Positions therefore
+    follow the order in which transactions become visible, whatever order they began in.
+    """
+
+    txid = models.BigIntegerField(_("事务号"), primary_key=True)
+    position = models.BigIntegerField(_("提交序号"), null=True, unique=True)
+    committed_at = models.DateTimeField(_("提交时间"), null=True)
+
+    class Meta:
+        verbose_name = _("变更提交")
+        verbose_name_plural = _("变更提交")
+
+    def __str__(self):
+        return f"#{self.position} (tx {self.txid})"
+
+
+class Change(models.Model):
+    """One row created, updated or deleted in a synchronised table (变更记录), by a trigger.
+
+    ``scope_code`` is the 12-digit code of the village the object belonged to after the
+    change; ``old_scope_code`` the one before, when the change moved it elsewhere.
+    """
+
+    class Operation(models.TextChoices):
+        CREATE = "c", _("新增")
+        UPDATE = "u", _("修改")
+        DELETE = "d", _("删除")
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(_("事务号"))
+    kind = models.CharField(_("对象类型"), max_length=20)
+    object_id = models.BigIntegerField(_("对象标识"))
+    op = models.CharField(_("操作"), max_length=1, choices=Operation.choices)
+    scope_code = models.CharField(_("所属区划代码"), max_length=12)
+    old_scope_code = models.CharField(_("原区划代码"), max_length=12, blank=True, default="")
+    changed_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("变更记录")
+        verbose_name_plural = _("变更记录")
+        indexes = [models.Index(fields=["txid", "id"], name="change_txid_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} {self.op}"
