@@ -2,7 +2,12 @@
 
 Statement-level triggers (with transition tables, so a bulk insert costs one statement)
 record every insert, update and delete of households, members, assessments and exit
-cases in ``registry_change``, with the village code the object belongs to. The first
+cases in ``registry_change``, with the village code the object belongs to. Where an
+object's representation shows another's data, a change of that data also records an
+update of the objects showing it: a member change updates its household (members are
+nested) and, when the name, relationship or status changes, the household's assessments
+and exit cases (they show the head's name); a change of a household's status, number or
+village updates its members, assessments and exit cases (they show those). The first
 change of a transaction also inserts the transaction's ``registry_changecommit`` row;
 a deferred constraint trigger on that row runs at commit, takes a transaction-level
 advisory lock, and numbers the transaction from a sequence. The lock is released only
@@ -45,27 +50,85 @@ TRACKED = [
 INSERT = "INSERT INTO registry_change (txid, kind, object_id, op, scope_code, old_scope_code, changed_at)"
 
 
+def _touch(kind: str, table: str, household_ids: str) -> str:
+    """Return SQL recording an update of the ``kind`` rows of the households ``household_ids``."""
+    if kind == "household":
+        return f"""
+        {INSERT}
+        SELECT txid_current(), 'household', h.id, 'u', h.village_id, '', now()
+        FROM households_household h WHERE h.id IN ({household_ids}) ORDER BY h.id;"""
+    return f"""
+        {INSERT}
+        SELECT txid_current(), '{kind}', t.id, 'u', h.village_id, '', now()
+        FROM {table} t JOIN households_household h ON h.id = t.household_id
+        WHERE t.household_id IN ({household_ids}) ORDER BY t.id;"""
+
+
+#: Household columns that members, assessments and exit cases show.
+HOUSEHOLD_SHOWN = "status, registry_number, village_id"
+#: Member columns that decide the head's name, which assessments and exit cases show.
+MEMBER_SHOWN = "name, relationship, status"
+SHOWING_HEAD = [("assessment", "assessments_assessment"), ("exit_case", "assessments_exitcase")]
+SHOWING_HOUSEHOLD = [("member", "households_member"), *SHOWING_HEAD]
+
+
+def _changed(columns: str) -> str:
+    pairs = ", ".join(f"n.{c.strip()}" for c in columns.split(","))
+    olds = ", ".join(f"o.{c.strip()}" for c in columns.split(","))
+    return f"({pairs}) IS DISTINCT FROM ({olds})"
+
+
+def _dependents(kind: str) -> tuple[str, str, str]:
+    """Return the SQL touching the objects that show ``kind`` rows, after insert, update, delete."""
+    if kind == "member":
+        inserted = "SELECT household_id FROM new_rows"
+        deleted = "SELECT household_id FROM old_rows"
+        both = f"{inserted} UNION {deleted}"
+        shown = (
+            "SELECT n.household_id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+            f"WHERE {_changed(MEMBER_SHOWN)} OR n.household_id IS DISTINCT FROM o.household_id "
+            "UNION SELECT o.household_id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+            "WHERE n.household_id IS DISTINCT FROM o.household_id"
+        )
+        head = "".join(_touch(k, t, ids) for k, t in SHOWING_HEAD for ids in [inserted])
+        return (
+            _touch("household", "", inserted) + head,
+            _touch("household", "", both) + "".join(_touch(k, t, shown) for k, t in SHOWING_HEAD),
+            _touch("household", "", deleted) + "".join(_touch(k, t, deleted) for k, t in SHOWING_HEAD),
+        )
+    if kind == "household":
+        shown = f"SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed(HOUSEHOLD_SHOWN)}"
+        return "", "".join(_touch(k, t, shown) for k, t in SHOWING_HOUSEHOLD), ""
+    return "", "", ""
+
+
 def _function(kind, table, scope, join):
     new_scope, new_join = scope.format(r="n", h="nh"), join.format(r="n", h="nh")
     old_scope, old_join = scope.format(r="o", h="oh"), join.format(r="o", h="oh")
+    touch_new, touch_both, touch_old = _dependents(kind)
     return f"""
 CREATE OR REPLACE FUNCTION registry_change_{kind}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    recorded boolean;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         {INSERT}
         SELECT txid_current(), '{kind}', n.id, 'c', {new_scope}, '', now()
         FROM new_rows n {new_join} ORDER BY n.id;
+        recorded := FOUND;{touch_new}
     ELSIF TG_OP = 'UPDATE' THEN
         {INSERT}
         SELECT txid_current(), '{kind}', n.id, 'u', {new_scope},
                CASE WHEN {old_scope} IS DISTINCT FROM {new_scope} THEN {old_scope} ELSE '' END, now()
         FROM new_rows n JOIN old_rows o ON o.id = n.id {new_join} {old_join} ORDER BY n.id;
+        recorded := FOUND;{touch_both}
     ELSE
         {INSERT}
         SELECT txid_current(), '{kind}', o.id, 'd', {old_scope}, '', now()
         FROM old_rows o {old_join} ORDER BY o.id;
+        recorded := FOUND;{touch_old}
     END IF;
-    IF FOUND THEN
+    IF recorded THEN
         INSERT INTO registry_changecommit (txid) VALUES (txid_current()) ON CONFLICT DO NOTHING;
     END IF;
     RETURN NULL;

@@ -166,14 +166,30 @@ def test_moved_out_of_scope_and_deleted_objects_come_as_tombstones(token_for):
 def test_type_filter_and_page_size(token_for):
     client = token_for("county_jianghua")
     _s, cursor = read_all(client)
-    make_applied(village=lian(), persons=3)
+    household = make_applied(village=lian(), persons=3)
+    everything, _ = read_all(client, cursor)
     only_households, _ = read_all(client, cursor, type="household")
-    assert [e["type"] for e in only_households] == ["household"]
+    assert {(e["type"], e["id"]) for e in only_households} == {("household", household.pk)}
+    assert only_households == [e for e in everything if e["type"] == "household"]
     first = client.get(URL, {"after": cursor, "page_size": 1}).json()
     assert len(first["results"]) == 1 and first["has_more"] is True
     assert first["next_cursor"] == first["results"][0]["cursor"]
     rest, _ = read_all(client, first["next_cursor"], page_size=2)
-    assert len(rest) == 3 and rest[0]["cursor"] != first["results"][0]["cursor"]
+    assert first["results"] + rest == everything
+
+
+def test_a_member_change_also_brings_its_household_up_to_date(token_for):
+    from households.services import member_update
+
+    client = token_for("county_jianghua")
+    household = make_applied(village=lian(), persons=2)
+    member = household.members.order_by("id").last()
+    _s, cursor = read_all(client)
+    member_update(actor=None, member=member, changes={"name": "改名"})
+    entries, _ = read_all(client, cursor)
+    assert [(e["type"], e["id"]) for e in entries] == [("member", member.pk), ("household", household.pk)]
+    nested = {m["id"]: m for m in entries[1]["object"]["members"]}
+    assert nested[member.pk]["name"] == "改名" == entries[0]["object"]["name"]
 
 
 @pytest.mark.parametrize(
