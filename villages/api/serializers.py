@@ -3,13 +3,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from registry.api.fields import ChoiceLabelField
 from villages.models import CountyStatus, Division, VillageStatus, WorkTeam, WorkTeamMember
 
 
 class CountyStatusSerializer(serializers.ModelSerializer):
-    poverty_type_label = serializers.CharField(source="get_poverty_type_display", read_only=True)
-    region_class_label = serializers.CharField(source="get_region_class_display", read_only=True)
-    exit_status_label = serializers.CharField(source="get_exit_status_display", read_only=True)
+    poverty_type_label = ChoiceLabelField(source="poverty_type")
+    region_class_label = ChoiceLabelField(source="region_class")
+    exit_status_label = ChoiceLabelField(source="exit_status")
 
     class Meta:
         model = CountyStatus
@@ -28,7 +29,7 @@ class CountyStatusSerializer(serializers.ModelSerializer):
 
 
 class VillageStatusSerializer(serializers.ModelSerializer):
-    exit_status_label = serializers.CharField(source="get_exit_status_display", read_only=True)
+    exit_status_label = ChoiceLabelField(source="exit_status")
 
     class Meta:
         model = VillageStatus
@@ -53,7 +54,7 @@ class IncidenceSerializer(serializers.Serializer):
 
 
 class DivisionSerializer(serializers.ModelSerializer):
-    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    level_label = ChoiceLabelField(source="level")
     parent = serializers.CharField(source="parent_id", allow_null=True, read_only=True)
     county_status = serializers.SerializerMethodField()
     village_status = serializers.SerializerMethodField()
@@ -96,7 +97,7 @@ class DivisionDetailSerializer(DivisionSerializer):
 
 
 class WorkTeamMemberSerializer(serializers.ModelSerializer):
-    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    role_label = ChoiceLabelField(source="role")
 
     class Meta:
         model = WorkTeamMember
@@ -106,7 +107,7 @@ class WorkTeamMemberSerializer(serializers.ModelSerializer):
 class WorkTeamSerializer(serializers.ModelSerializer):
     village = serializers.CharField(source="village_id", read_only=True)
     village_name = serializers.CharField(source="village.name", read_only=True)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = ChoiceLabelField(source="status")
     members = WorkTeamMemberSerializer(many=True, read_only=True)
 
     class Meta:
