@@ -73,17 +73,23 @@ class SnapshotExport:
         self.cursor = head_cursor()
         return self
 
-    def close(self):
+    def close(self, error: BaseException | None = None):
+        """End the snapshot (rolled back: it only read); idempotent."""
         if self._atomic is not None:
             atomic, self._atomic = self._atomic, None
-            atomic.__exit__(None, None, None)
+            if error is None:
+                atomic.__exit__(None, None, None)
+            else:
+                atomic.__exit__(type(error), error, error.__traceback__)
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             pieces = self._ndjson() if self.fmt == "ndjson" else self._csv()
             yield from (self._gzipped(pieces) if self.gzip else self._batched(pieces))
-        finally:
-            self.close()
+        except BaseException as error:  # a failed query, or the client went away (GeneratorExit)
+            self.close(error)
+            raise
+        self.close()
 
     # Reading ------------------------------------------------------------------------------
 

@@ -151,3 +151,19 @@ def test_unauthenticated_is_401(db):
 
     assert_error(APIClient().get(NDJSON), 401)
     assert_error(APIClient().get(CSV), 401)
+
+
+def test_a_client_that_goes_away_mid_stream_ends_the_snapshot(api_for, households, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK_SIZE", 1)
+    monkeypatch.setattr(export, "FLUSH_BYTES", 1)
+    depth = len(connection.savepoint_ids)
+    response = api_for("county_jianghua").get(NDJSON)
+    stream = iter(response.streaming_content)
+    next(stream)
+    assert len(connection.savepoint_ids) == depth + 1  # the export's snapshot is open
+    # The server closes the response when the client hangs up; the test client's wrapper
+    # does so without closing the test's database connection.
+    response._iterator.close()
+    assert len(connection.savepoint_ids) == depth
+    # The connection is still usable afterwards.
+    assert api_for("county_jianghua").get(LIST).status_code == 200
