@@ -30,8 +30,10 @@ from rest_framework.views import APIView
 
 from households.api.serializers import HouseholdSerializer, MemberSerializer
 from households.api.views import HOUSEHOLD_FILTERS, HouseholdViewSet
+from households.models import Household
 from registry.api.errors import ErrorSerializer
 from registry.feed import feed_available, head_cursor
+from registry.scoping import scope_queryset
 from registry.tabular import safe_cell
 
 #: Households read (and rendered) per query: bounded memory whatever the jurisdiction's size.
@@ -97,13 +99,17 @@ class SnapshotExport:
         """Yield the households of the caller's (filtered) list, rendered, in id order."""
         view = HouseholdViewSet(request=self.request, format_kwarg=None, kwargs={}, action="list")
         queryset = view.filter_queryset(view.get_queryset()).order_by("pk")
+        # The ids of a chunk come from a plain index range scan; the annotated query (head's
+        # name, member count) then runs for those ids only, never over the whole table.
+        ids = view.filter_queryset(scope_queryset(Household.objects.all(), self.request.user)).order_by("pk")
         last = 0
         while True:
-            chunk = list(queryset.filter(pk__gt=last)[:CHUNK_SIZE])
-            if not chunk:
+            chunk_ids = list(ids.filter(pk__gt=last).values_list("pk", flat=True)[:CHUNK_SIZE])
+            if not chunk_ids:
                 return
+            chunk = list(queryset.filter(pk__in=chunk_ids))
             yield from view.get_serializer(chunk, many=True).data
-            last = chunk[-1].pk
+            last = chunk_ids[-1]
 
     # Formats ------------------------------------------------------------------------------
 
