@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
+from operator import or_
 
 from django.db.models import Count, IntegerField, Prefetch, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Substr
@@ -118,15 +120,17 @@ def poverty_incidence(division: Division) -> Incidence:
 
 
 def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
-    """Return the incidence of each division, keyed by code, in at most four queries per level.
+    """Return the incidence of each division, keyed by code, in at most four queries per level and one more.
 
     The numerator counts active members of households registered and not exited (or
     returned) in the division's subtree. The denominator is the county's own rural
     population where recorded (for a county and above), else the sum over its villages.
+    The exit thresholds (parameters, by province and region class) are read in one query.
     """
+    from assessments.parameters import incidence_thresholds
     from households.models import Member
 
-    result: dict[str, Incidence] = {}
+    figures: dict[str, tuple[int, int | None, tuple[str, str] | None]] = {}
     by_level: dict[str, list[Division]] = {}
     for division in divisions:
         by_level.setdefault(division.level, []).append(division)
@@ -144,7 +148,6 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             VillageStatus.objects.all(), "village_id", prefixes, length, Sum("rural_population")
         )
         counties = _counties_under(prefixes)
-        thresholds = _Thresholds()
         county_totals = (
             _grouped_counts(
                 Division.objects.filter(level=DivisionLevel.COUNTY), "code", prefixes, length, Count("code")
@@ -153,19 +156,23 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             else {}
         )
         for division in group:
-            population = _population(division, counties, village_population, county_totals)
-            result[division.code] = Incidence(
-                poor_persons=poor.get(division.prefix, 0),
-                rural_population=population,
-                threshold=_threshold(division, counties, thresholds),
+            figures[division.code] = (
+                poor.get(division.prefix, 0),
+                _population(division, counties, village_population, county_totals),
+                _threshold_key(division, counties),
             )
-    return result
+    thresholds = incidence_thresholds({key for _poor, _population, key in figures.values() if key is not None})
+    return {
+        code: Incidence(
+            poor_persons=poor,
+            rural_population=population,
+            threshold=thresholds[key] if key is not None else None,
+        )
+        for code, (poor, population, key) in figures.items()
+    }
 
 
 def _grouped_counts(queryset, path: str, prefixes: set[str], length: int, aggregate) -> dict[str, int]:
-    from functools import reduce
-    from operator import or_
-
     if not prefixes:
         return {}
     condition = reduce(or_, [prefix_q(path, p) for p in prefixes])
@@ -179,14 +186,12 @@ def _grouped_counts(queryset, path: str, prefixes: set[str], length: int, aggreg
     return {prefix: n for prefix, n in rows if prefix in prefixes}
 
 
-def _counties_under(prefixes: set[str]) -> list[CountyStatus]:
-    from functools import reduce
-    from operator import or_
-
+def _counties_under(prefixes: set[str]) -> dict[str, CountyStatus]:
+    """Return the status of every county that is, contains or lies under one of ``prefixes``, by code."""
     if not prefixes:
-        return []
+        return {}
     condition = reduce(or_, [prefix_q("county_id", p[:6]) for p in prefixes])
-    return list(CountyStatus.objects.filter(condition))
+    return {status.county_id: status for status in CountyStatus.objects.filter(condition)}
 
 
 def _population(division, counties, village_population, county_totals) -> int | None:
@@ -197,7 +202,7 @@ def _population(division, counties, village_population, county_totals) -> int | 
     """
     length = LEVEL_PREFIX_LENGTH[division.level]
     if length < 6:
-        mine = [c for c in counties if c.county_id.startswith(division.prefix)]
+        mine = [c for code, c in counties.items() if code.startswith(division.prefix)]
         if (
             mine
             and len(mine) == county_totals.get(division.prefix, 0)
@@ -206,26 +211,16 @@ def _population(division, counties, village_population, county_totals) -> int | 
             return sum(c.rural_population for c in mine)
         return None
     if length == 6:
-        county = next((c for c in counties if c.county_id == division.code), None)
+        county = counties.get(division.code)
         if county is not None and county.rural_population is not None:
             return county.rural_population
     return village_population.get(division.prefix) or None
 
 
-class _Thresholds(dict):
-    """Exit thresholds (parameters) by (province, region class), each read once per call."""
-
-    def __missing__(self, key):
-        from assessments.parameters import incidence_threshold
-
-        province, region_class = key
-        self[key] = incidence_threshold(region_class, province)
-        return self[key]
-
-
-def _threshold(division, counties, thresholds) -> Decimal | None:
+def _threshold_key(division, counties) -> tuple[str, str] | None:
+    """Return the (region class, province) whose exit threshold applies, or None above the county."""
     if LEVEL_PREFIX_LENGTH[division.level] < 6:
         return None
-    county = next((c for c in counties if c.county_id == division.code[:6] + "000000"), None)
+    county = counties.get(division.code[:6] + "000000")
     region_class = county.region_class if county is not None else RegionClass.CENTRAL_EAST
-    return thresholds[(division.code[:2].ljust(12, "0"), region_class)]
+    return (region_class, division.code[:2].ljust(12, "0"))
