@@ -143,10 +143,13 @@ class WorkTeamFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=WorkTeamStatus.choices, label=_("状态"))
     village = django_filters.CharFilter(field_name="village_id", label=_("村代码"))
     within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", label=_("更新时间起（含队员变动）")
+    )
 
     class Meta:
         model = WorkTeam
-        fields = ["q", "status", "village", "within"]
+        fields = ["q", "status", "village", "within", "updated_since"]
 
     def search(self, queryset, name, value):
         value = value.strip()
