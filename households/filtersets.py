@@ -8,11 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from households.choices import Attribute, Cause, HouseholdStatus, IdentificationStep, MemberStatus
 from households.models import Household, Member
-from villages.filtersets import within_division
+from villages.filtersets import YEAR_BOUNDS, within_division
 
 #: Bounds that keep out-of-range numbers a form error on every database (never an overflow).
 ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
-YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
