@@ -77,7 +77,7 @@ class AssessmentFilterSet(HouseholdRowFilterSet):
 
 class ExitCaseFilterSet(HouseholdRowFilterSet):
     year = django_filters.NumberFilter(label=_("退出年度"), **YEAR_BOUNDS)
-    status = django_filters.MultipleChoiceFilter(choices=ExitCaseStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(choices=ExitCaseStatus.choices, label=_("状态"), distinct=False)
     updated_since = _updated_since()
 
     class Meta:
@@ -126,7 +126,7 @@ class AreaRowFilterSet(django_filters.FilterSet):
 class VillageExitCaseFilterSet(AreaRowFilterSet):
     area = "village"
 
-    status = django_filters.MultipleChoiceFilter(choices=VillageExitCaseStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(choices=VillageExitCaseStatus.choices, label=_("状态"), distinct=False)
     year = django_filters.NumberFilter(label=_("出列年度"), **YEAR_BOUNDS)
     updated_since = _updated_since()
 
@@ -138,7 +138,7 @@ class VillageExitCaseFilterSet(AreaRowFilterSet):
 class CountyExitCaseFilterSet(AreaRowFilterSet):
     area = "county"
 
-    status = django_filters.MultipleChoiceFilter(choices=CountyExitCaseStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(choices=CountyExitCaseStatus.choices, label=_("状态"), distinct=False)
     year = django_filters.NumberFilter(label=_("摘帽年度"), **YEAR_BOUNDS)
     updated_since = _updated_since()
 

@@ -131,7 +131,7 @@ PROPOSED_EXAMPLE = {
 
 
 class MonitoringFlagFilterSet(HouseholdRowFilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=FlagStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(choices=FlagStatus.choices, label=_("状态"), distinct=False)
     kind = django_filters.ChoiceFilter(choices=FlagKind.choices, label=_("监测对象类型"))
     updated_since = _updated_since()
 

@@ -126,7 +126,7 @@ class AreaSerializer(serializers.ModelSerializer):
     (:func:`villages.selectors.area_statistics_for`) and passed in the context.
     """
 
-    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    level_label = ChoiceLabelField(source="level")
     parent = serializers.CharField(source="parent_id", read_only=True)
     parent_name = serializers.CharField(source="parent.name", read_only=True)
     statistics = serializers.SerializerMethodField()
