@@ -7,7 +7,6 @@ the real services, pausing between steps so the client's reads interleave with t
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 import time
@@ -31,8 +30,14 @@ def main(existing_ids: list[int]) -> None:
     from tests.factories import advance, exit_through, make_applied, make_assessed, member_data
     from villages.models import Division
 
-    # ID numbers of this process's people must not repeat those the test process made.
-    factories._sequence = itertools.count(60)
+    # ID numbers of this process's people must not repeat those the test process made
+    # (both count from their own sequence): people born here are born on the 17th.
+    make_id_number = factories.make_id_number
+
+    def born_on_the_17th(birth: str = "19800101", area: str = "431129", sex: str = "1") -> str:
+        return make_id_number(birth=birth[:6] + "17", area=area, sex=sex)
+
+    factories.make_id_number = born_on_the_17th
 
     users = {u.username: u for u in User.objects.all()}
     lian = Division.objects.get(pk=LIAN)
@@ -52,7 +57,7 @@ def main(existing_ids: list[int]) -> None:
     step()
     member_leave(actor=None, member=member, kind=MemberEventKind.MOVE_OUT, event_date=today - timedelta(days=2))
     step()
-    born = today - timedelta(days=30)
+    born = (today - timedelta(days=40)).replace(day=17)
     member_add(
         actor=None,
         household=existing[3],
