@@ -6,6 +6,7 @@ run on ``transactional_db`` and load the demo data themselves.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -187,8 +188,9 @@ def test_a_member_change_also_brings_its_household_up_to_date(token_for):
     _s, cursor = read_all(client)
     member_update(actor=None, member=member, changes={"name": "改名"})
     entries, _ = read_all(client, cursor)
-    assert [(e["type"], e["id"]) for e in entries] == [("member", member.pk), ("household", household.pk)]
-    nested = {m["id"]: m for m in entries[1]["object"]["members"]}
+    assert (entries[0]["type"], entries[0]["id"]) == ("member", member.pk)
+    assert {(e["type"], e["id"]) for e in entries[1:]} == {("household", household.pk)}
+    nested = {m["id"]: m for m in entries[-1]["object"]["members"]}
     assert nested[member.pk]["name"] == "改名" == entries[0]["object"]["name"]
 
 
@@ -380,3 +382,34 @@ def test_member_and_scope_codes_are_recorded_by_the_triggers(token_for):
     assert set(changes.values_list("scope_code", flat=True)) == {LIAN}
     assert Member.objects.filter(household=household).count() == 2
     assert Household.objects.get(pk=household.pk).village_id[:6] == JIANGHUA[:6]
+
+
+def test_a_jianghua_machine_token_sees_nothing_of_shaoyang_anywhere(demo):
+    """The acceptance check of scoping, through every door a machine client uses."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    command = ["create_api_token", "--client", "江华县对接系统", "--division", JIANGHUA]
+    call_command(*command, stdout=out, stderr=StringIO())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
+    _s, cursor = read_all(client)
+    ours = make_applied(village=lian())
+    theirs = make_applied(village=lian(SHETIAN))
+    theirs_members = set(theirs.members.values_list("pk", flat=True))
+
+    assert_error(client.get(f"/api/v1/households/{theirs.pk}/"), 404, "not_found")
+    for member in theirs_members:
+        assert_error(client.get(f"/api/v1/members/{member}/"), 404, "not_found")
+    listed = client.get("/api/v1/households/", {"page_size": 500}).json()["results"]
+    assert ours.pk in {r["id"] for r in listed} and theirs.pk not in {r["id"] for r in listed}
+    members = client.get("/api/v1/members/", {"page_size": 500}).json()["results"]
+    assert members and not theirs_members & {r["id"] for r in members}
+    entries, _ = read_all(client, cursor)
+    assert {e["id"] for e in entries if e["type"] == "household"} == {ours.pk}
+    assert not theirs_members & {e["id"] for e in entries if e["type"] == "member"}
+    exported = b"".join(client.get("/api/v1/export/households.ndjson").streaming_content).decode()
+    ids = {json.loads(line)["id"] for line in exported.splitlines()}
+    assert ours.pk in ids and theirs.pk not in ids
