@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.errors import ApplicationError
@@ -28,6 +29,7 @@ from registry.scoping import Scope, prefix_bounds
 #: The object types the feed carries, in the order a client should create them.
 KINDS = ("household", "member", "assessment", "exit_case")
 
+CURSOR_EXPIRED = _("游标已过期：变更流已清理到提交序号 %(position)s。请重新全量导出，再从导出的游标继续。")
 INVALID_CURSOR = _("游标格式应为“提交序号.变更号”或“提交序号”，取自上一次响应的 next_cursor 或导出的游标。")
 FEED_UNAVAILABLE = _("变更流需要 PostgreSQL 数据库。")
 
@@ -117,6 +119,37 @@ def _scope_sql(scope: Scope) -> tuple[str, list]:
     return " AND (" + " OR ".join(parts) + ")", params
 
 
+def horizon() -> int:
+    """Return the last commit position pruned from the feed (0: nothing pruned)."""
+    from registry.models import ChangeHorizon
+
+    return ChangeHorizon.objects.values_list("position", flat=True).first() or 0
+
+
+def feed_prune(*, before: datetime) -> int:
+    """Delete the changes of transactions committed before ``before``; return how many.
+
+    Clients whose cursor lies before the new horizon get ``cursor_expired`` (410) and must
+    take a new export. Run by ``prune_changes`` (schedule it; the feed grows otherwise).
+    """
+    from registry.models import Change, ChangeCommit, ChangeHorizon
+
+    with transaction.atomic():
+        last = (
+            ChangeCommit.objects.filter(position__isnull=False, committed_at__lt=before)
+            .order_by("-position")
+            .values_list("position", flat=True)
+            .first()
+        )
+        if last is None:
+            return 0
+        commits = ChangeCommit.objects.filter(position__lte=last)
+        deleted, _by_model = Change.objects.filter(txid__in=commits.values("txid")).delete()
+        commits.delete()
+        ChangeHorizon.objects.update_or_create(pk=1, defaults={"position": last, "pruned_at": timezone.now()})
+    return deleted
+
+
 def feed_read(*, scope: Scope, after: Cursor, limit: int, kinds: tuple[str, ...] = KINDS) -> FeedPage:
     """Return up to ``limit`` changes after ``after`` inside ``scope``, oldest first.
 
@@ -126,6 +159,9 @@ def feed_read(*, scope: Scope, after: Cursor, limit: int, kinds: tuple[str, ...]
     """
     if not feed_available():
         raise ApplicationError(FEED_UNAVAILABLE, code="unavailable", status=503)
+    pruned = horizon()
+    if after.position < pruned:
+        raise ApplicationError(CURSOR_EXPIRED % {"position": pruned}, code="cursor_expired", status=410)
     scope_clause, scope_params = _scope_sql(scope)
     sql = (
         "SELECT cc.position, c.id, c.kind, c.object_id, c.op, c.changed_at, cc.committed_at "

@@ -229,3 +229,21 @@ class Change(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.object_id} {self.op}"
+
+
+class ChangeHorizon(models.Model):
+    """How far the change feed has been pruned (变更流保留界限): one row.
+
+    Commits up to ``position`` are gone; a cursor before it can no longer be resumed, and
+    its client must take a new export.
+    """
+
+    position = models.BigIntegerField(_("已清理至提交序号"), default=0)
+    pruned_at = models.DateTimeField(_("清理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("变更流保留界限")
+        verbose_name_plural = _("变更流保留界限")
+
+    def __str__(self):
+        return f"≤ {self.position}"

@@ -19,7 +19,7 @@ from assessments.api.views import AssessmentViewSet, ExitCaseViewSet
 from households.api.views import HouseholdViewSet, MemberViewSet
 from registry.api.errors import ErrorSerializer, error_body
 from registry.errors import ApplicationError
-from registry.feed import INVALID_CURSOR, KINDS, Cursor, FeedPage, feed_read, snapshot
+from registry.feed import CURSOR_EXPIRED, INVALID_CURSOR, KINDS, Cursor, FeedPage, feed_read, snapshot
 from registry.scoping import user_scope
 
 #: The list endpoint whose representation each type of object has in the feed.
@@ -181,7 +181,9 @@ class ChangeFeedView(APIView):
             "schedule. A client that resumes from its last `next_cursor` never misses or repeats a change. "
             "Each entry carries the object as it is now (so several entries of one object show the same "
             "state); apply them in order, replacing your copy, and drop objects whose entry is a tombstone "
-            "(a household's tombstone removes its members, assessments and exit cases too)."
+            "(a household's tombstone removes its members, assessments and exit cases too). Old "
+            "changes are pruned after a retention period: a cursor from before it is answered with 410 "
+            "`cursor_expired`, and the client starts again from a new export."
         ),
         parameters=[
             OpenApiParameter(
@@ -206,11 +208,18 @@ class ChangeFeedView(APIView):
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
+            410: ErrorSerializer,
             429: ErrorSerializer,
             503: ErrorSerializer,
         },
         examples=[
             OpenApiExample("Page", value=EXAMPLE, response_only=True, status_codes=["200"]),
+            OpenApiExample(
+                "Cursor before the pruned horizon",
+                value=error_body("cursor_expired", CURSOR_EXPIRED % {"position": 1000}),
+                response_only=True,
+                status_codes=["410"],
+            ),
             OpenApiExample(
                 "Bad cursor",
                 value=error_body("invalid", INVALID_CURSOR, {"after": [str(INVALID_CURSOR)]}),

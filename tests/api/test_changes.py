@@ -6,6 +6,7 @@ run on ``transactional_db`` and load the demo data themselves.
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import threading
@@ -413,3 +414,24 @@ def test_a_jianghua_machine_token_sees_nothing_of_shaoyang_anywhere(demo):
     exported = b"".join(client.get("/api/v1/export/households.ndjson").streaming_content).decode()
     ids = {json.loads(line)["id"] for line in exported.splitlines()}
     assert ours.pk in ids and theirs.pk not in ids
+
+
+def test_pruned_history_expires_old_cursors_only(token_for):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    client = token_for("county_jianghua")
+    make_applied(village=lian())
+    _s, old_cursor = read_all(client)
+    ChangeCommit.objects.update(committed_at=timezone.now() - timedelta(days=500))
+    newer = make_applied(village=lian())
+    call_command("prune_changes", "--days", "400", stdout=io.StringIO())
+    assert not Change.objects.filter(txid__in=ChangeCommit.objects.filter(position__lte=int(old_cursor)).values("txid"))
+
+    error = assert_error(client.get(URL, {"after": "1"}), 410, "cursor_expired")
+    assert old_cursor in error["message"]
+    assert_error(client.get(URL), 410, "cursor_expired")
+    entries, _ = read_all(client, old_cursor)
+    assert newer.pk in {e["id"] for e in entries if e["type"] == "household"}
