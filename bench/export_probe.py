@@ -2,8 +2,8 @@
 
     python -m bench.export_probe --format ndjson [--gzip]
 
-Prints one JSON object: households and bytes streamed, seconds, households per second,
-the process's resident memory before and at its peak. The export goes through Django's
+Prints one JSON object: households (NDJSON) or members (CSV) and bytes streamed,
+seconds, the rate, the process's resident memory before the export and at its peak. The export goes through Django's
 whole request path (authentication, scoping, rendering, streaming) with production
 settings (no query log), reading the response as a client would and discarding it.
 """
@@ -13,15 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 
 
-def rss_mb() -> float:
+def memory_mb(field: str = "VmRSS") -> float:
+    """Return this process's resident memory (``VmRSS``) or its peak since exec (``VmHWM``).
+
+    Not ``ru_maxrss``: that counts the memory of the parent this process was forked from.
+    """
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -54,7 +57,7 @@ def main(argv=None) -> int:
     client = Client(HTTP_AUTHORIZATION=f"Token {key}")
     headers = {"HTTP_ACCEPT_ENCODING": "gzip"} if args.gzip else {}
     client.get("/api/v1/households/", {"page_size": 1}, secure=True)  # warm up: imports, first queries
-    before = rss_mb()
+    before = memory_mb()
     start = time.perf_counter()
     response = client.get(f"/api/v1/export/households.{args.format}", secure=True, **headers)
     assert response.status_code == 200, response.status_code
@@ -69,17 +72,18 @@ def main(argv=None) -> int:
         data = decompressor.decompress(piece) if decompressor else piece
         lines += data.count(b"\n")
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    households = lines if args.format == "ndjson" else None
+    peak = memory_mb("VmHWM")
+    # NDJSON: one household per line; CSV: one member per line after the header.
+    unit = "households" if args.format == "ndjson" else "members"
+    count = lines if args.format == "ndjson" else lines - 1
     print(
         json.dumps(
             {
                 "format": args.format + (".gz" if args.gzip else ""),
-                "households": households,
-                "lines": lines,
+                unit: count,
                 "mb": round(size / 1e6, 1),
                 "seconds": round(elapsed, 2),
-                "households_per_s": round(households / elapsed) if households else None,
+                f"{unit}_per_s": round(count / elapsed),
                 "rss_before_mb": round(before),
                 "peak_rss_mb": round(peak),
             }

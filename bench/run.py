@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     print(f"{'benchmark':<32} {'figure':>14}")
     for name, values in figures.items():
         for key, value in values.items():
-            print(f"{name + '.' + key:<32} {value:>14}")
+            print(f"{name + '.' + key:<32} {'' if value is None else value!s:>14}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stamp}.json").write_text(json.dumps({"machine": machine, "figures": figures}, indent=2))
     return 0
