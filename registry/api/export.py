@@ -220,7 +220,7 @@ class HouseholdExportView(APIView):
             "`X-Changes-Cursor` header is the change-feed cursor of that snapshot. Send "
             "`Accept-Encoding: gzip` for a compressed stream."
         ),
-        parameters=[p for p in HOUSEHOLD_FILTERS if p.name not in ("page_size", "cursor")],
+        parameters=[*(p for p in HOUSEHOLD_FILTERS if p.name not in ("page_size", "cursor")), *EXPORT_HEADERS],
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(
                 OpenApiTypes.STR,

@@ -167,3 +167,12 @@ def test_a_client_that_goes_away_mid_stream_ends_the_snapshot(api_for, household
     assert len(connection.savepoint_ids) == depth
     # The connection is still usable afterwards.
     assert api_for("county_jianghua").get(LIST).status_code == 200
+
+
+def test_the_schema_documents_both_formats_and_the_cursor_header(api_for):
+    schema = api_for("admin").get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    ok = schema["paths"][NDJSON]["get"]["responses"]["200"]
+    assert set(ok["content"]) == {"application/x-ndjson", "text/csv"}
+    assert "X-Changes-Cursor" in ok["headers"]
+    feed = schema["paths"]["/api/v1/changes/"]["get"]["responses"]
+    assert {"200", "400", "401", "410", "429"} <= set(feed)
