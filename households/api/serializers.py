@@ -111,6 +111,16 @@ class MaskedField(serializers.CharField):
         return mask_id(value)
 
 
+def blank_choice(model, name: str) -> serializers.ChoiceField:
+    """Return a read-only choice field for a model field that may be left blank.
+
+    A ModelSerializer drops ``allow_blank`` from its read-only fields, so the schema would
+    leave ``""`` out of the enum although the API returns it for an unfilled field.
+    """
+    field = model._meta.get_field(name)
+    return serializers.ChoiceField(choices=field.choices, allow_blank=True, read_only=True, label=field.verbose_name)
+
+
 class HelperBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -126,9 +136,11 @@ class MemberSerializer(serializers.ModelSerializer):
     sex_display = serializers.CharField(source="get_sex_display", read_only=True)
     ethnicity_display = serializers.CharField(source="get_ethnicity_display", read_only=True)
     relationship_display = serializers.CharField(source="get_relationship_display", read_only=True)
+    education = blank_choice(Member, "education")
     education_display = serializers.CharField(source="get_education_display", read_only=True)
     student_status_display = serializers.CharField(source="get_student_status_display", read_only=True)
     disability_certificate = MaskedField(help_text=_("残疾证号（常含身份证号，脱敏）"))
+    labour_ability = blank_choice(Member, "labour_ability")
     labour_ability_display = serializers.CharField(source="get_labour_ability_display", read_only=True)
     migrant_work_display = serializers.CharField(source="get_migrant_work_display", read_only=True)
     status = SharedEnumField(MemberStatus, read_only=True)
@@ -216,7 +228,9 @@ class HouseholdSerializer(serializers.ModelSerializer):
     main_cause_display = serializers.CharField(source="get_main_cause_display", read_only=True)
     other_causes = serializers.ListField(child=SharedEnumField(Cause), read_only=True)
     other_causes_display = serializers.SerializerMethodField()
+    housing_structure = blank_choice(Household, "housing_structure")
     housing_structure_display = serializers.CharField(source="get_housing_structure_display", read_only=True)
+    housing_grade = blank_choice(Household, "housing_grade")
     housing_grade_display = serializers.CharField(source="get_housing_grade_display", read_only=True)
     phone = MaskedField(help_text=_("联系电话（脱敏）"))
     helper = HelperBriefSerializer(read_only=True, allow_null=True)
