@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments.choices import ExitCaseStatus, FiveBatches, MeasureCategory
 from assessments.models import Assessment, ExitCase, HelperVisit, HelpMeasure
 from households.choices import MemberStatus
-from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, normalise_id_query
+from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, UTCIsoDateTimeFilter, normalise_id_query
 from households.models import Member
 from villages.filtersets import within_division
 
@@ -46,7 +46,7 @@ UPDATED_SINCE = _("更新时间起")
 
 
 def _updated_since(field="updated_at", label=UPDATED_SINCE):
-    return django_filters.IsoDateTimeFilter(field_name=field, lookup_expr="gte", label=label)
+    return UTCIsoDateTimeFilter(field_name=field, lookup_expr="gte", label=label)
 
 
 class AssessmentFilterSet(HouseholdRowFilterSet):

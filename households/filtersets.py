@@ -1,10 +1,13 @@
 """Filters of households and members, shared by pages, API and exports."""
 
 import re
+from datetime import timezone
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from households.choices import Attribute, Cause, HouseholdStatus, IdentificationStep, MemberStatus
 from households.models import Household, Member
@@ -14,6 +17,29 @@ from villages.filtersets import within_division
 ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
 YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, returned in UTC.
+
+    Any offset ISO 8601 allows is accepted (PostgreSQL refuses one beyond ±15:59), and a
+    time whose UTC falls outside the years 1–9999 is a form error, never an overflow.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter compared in UTC (see :class:`UTCIsoDateTimeField`)."""
+
+    field_class = UTCIsoDateTimeField
 
 
 def normalise_id_query(value: str) -> str:
@@ -33,7 +59,7 @@ class HouseholdFilterSet(django_filters.FilterSet):
     attribute = django_filters.ChoiceFilter(choices=Attribute.choices, label=_("贫困户属性"))
     cause = django_filters.ChoiceFilter(field_name="main_cause", choices=Cause.choices, label=_("主要致贫原因"))
     year = django_filters.NumberFilter(field_name="identified_year", label=_("识别年度"), **YEAR_BOUNDS)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
+    updated_since = UTCIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
 
     class Meta:
         model = Household
@@ -63,7 +89,7 @@ class MemberFilterSet(django_filters.FilterSet):
     household_status = django_filters.MultipleChoiceFilter(
         field_name="household__status", choices=HouseholdStatus.choices, label=_("户状态")
     )
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
+    updated_since = UTCIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
 
     class Meta:
         model = Member

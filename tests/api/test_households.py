@@ -313,6 +313,15 @@ def test_odd_filter_values_never_fail(api_for, params):
     assert api_for("admin").get(URL, params).status_code == 200
 
 
+def test_updated_since_takes_any_offset_and_never_overflows(api_for, applied):
+    """PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 allows: the filter compares in UTC."""
+    client = api_for("admin")
+    assert applied.registry_number in registry_numbers(client.get(URL, {"updated_since": "2000-01-01T00:00:00-16:06"}))
+    assert registry_numbers(client.get(URL, {"updated_since": "3853-11-13T18:11:58+23:59"})) == []
+    # Later than the year 9999 in UTC: bad input.
+    error = assert_error(client.get(URL, {"updated_since": "9999-12-31T23:59:59-01:00"}), 400, "invalid")
+    assert list(error["fields"]) == ["updated_since"]
+
 
 # Scoping -------------------------------------------------------------------------------
 
