@@ -46,7 +46,7 @@ from assessments.models import (
 )
 from assessments.parameters import decimal_parameter, incidence_threshold, notice_days, parameter
 from households import errors as household_errors
-from households.choices import HouseholdStatus, MemberStatus
+from households.choices import REGISTERED_EVER, HouseholdStatus, MemberStatus
 from households.models import Household, Member
 from households.workflow import check_not_future
 from registry.audit import audit_record, snapshot
@@ -680,10 +680,6 @@ def village_frame(county_code: str) -> list[str]:
         .order_by("village_id")
         .values_list("village_id", flat=True)
     )
-
-
-#: Households whose members are in the registry (建档立卡): registered, returned or exited.
-REGISTERED_EVER = (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED, HouseholdStatus.EXITED)
 
 
 def _registered_persons(village_codes: list[str]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 
 from assessments import area_exits as ax
 from assessments.choices import CountyExitCaseStatus, VillageExitCaseStatus
+from assessments.filtersets import CountyExitCaseFilterSet, ReductionPlanFilterSet, VillageExitCaseFilterSet
 from assessments.forms import (
     FIRST_YEAR,
     ExitObjectionRaiseForm,
@@ -267,7 +268,7 @@ def village_exit_list(request):
     status = request.GET.get("status") or ""
     status = status if status in VillageExitCaseStatus.values else ""
     year = _year_param(request)
-    cases = village_exit_case_list(user=request.user, status=status, year=year)
+    cases = VillageExitCaseFilterSet(request.GET or None, queryset=village_exit_case_list(user=request.user)).qs
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     choose = None
     if can_propose_village_exit(request.user):
@@ -558,7 +559,7 @@ def county_exit_list(request):
     status = request.GET.get("status") or ""
     status = status if status in CountyExitCaseStatus.values else ""
     year = _year_param(request)
-    cases = county_exit_case_list(user=request.user, status=status, year=year)
+    cases = CountyExitCaseFilterSet(request.GET or None, queryset=county_exit_case_list(user=request.user)).qs
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     apply_form = None
     if can_apply_county_exit(request.user):
@@ -829,8 +830,8 @@ class PlanRow:
 def plan_list(request):
     """List the reduction plans of the user's jurisdiction with their progress; open a county's year."""
     year = _year_param(request)
-    plans = reduction_plan_list(user=request.user, year=year).order_by("-year", "county_id")
-    page = Paginator(plans, PAGE_SIZE).get_page(request.GET.get("page"))
+    plans = ReductionPlanFilterSet(request.GET or None, queryset=reduction_plan_list(user=request.user)).qs
+    page = Paginator(plans.order_by("-year", "county_id"), PAGE_SIZE).get_page(request.GET.get("page"))
     progress = plan_progress_for(list(page.object_list))
     counties = list(applicable_counties(user=request.user)) if can_plan(request.user) else []
     return render(

@@ -1,19 +1,36 @@
-"""Filters of assessments, exit cases, help measures and helper visits, shared by pages and API.
+"""Filters of assessments, exit cases, help measures, helper visits, village and county exits and
+plans, shared by pages and API.
 
-Every row belongs to a household: search, division (descendants included) and household
-work as in :class:`households.filtersets.HouseholdFilterSet`.
+Every row of the first four belongs to a household: search, division (descendants
+included) and household work as in :class:`households.filtersets.HouseholdFilterSet`.
+Village exits, county exits and plans belong to a village or county: search by its name
+or code, division by its code.
 """
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from assessments.choices import ExitCaseStatus, FiveBatches, MeasureCategory
-from assessments.models import Assessment, ExitCase, HelperVisit, HelpMeasure
+from assessments.choices import (
+    CountyExitCaseStatus,
+    ExitCaseStatus,
+    FiveBatches,
+    MeasureCategory,
+    VillageExitCaseStatus,
+)
+from assessments.models import (
+    Assessment,
+    CountyExitCase,
+    ExitCase,
+    HelperVisit,
+    HelpMeasure,
+    ReductionPlan,
+    VillageExitCase,
+)
 from households.choices import MemberStatus
 from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, UTCIsoDateTimeFilter, normalise_id_query
 from households.models import Member
-from villages.filtersets import within_division
+from villages.filtersets import division_search_q, within_division
 
 
 class HouseholdRowFilterSet(django_filters.FilterSet):
@@ -60,7 +77,7 @@ class AssessmentFilterSet(HouseholdRowFilterSet):
 
 class ExitCaseFilterSet(HouseholdRowFilterSet):
     year = django_filters.NumberFilter(label=_("退出年度"), **YEAR_BOUNDS)
-    status = django_filters.MultipleChoiceFilter(choices=ExitCaseStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(choices=ExitCaseStatus.choices, label=_("状态"), distinct=False)
     updated_since = _updated_since()
 
     class Meta:
@@ -86,3 +103,56 @@ class HelperVisitFilterSet(HouseholdRowFilterSet):
     class Meta:
         model = HelperVisit
         fields = ["q", "within", "village", "household", "helper", "year"]
+
+
+class AreaRowFilterSet(django_filters.FilterSet):
+    """Filters of rows that belong to a village or county (``area``): search and subtree."""
+
+    area = ""
+
+    q = django_filters.CharFilter(method="search", label=_("搜索（名称或代码）"))
+    within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(division_search_q(value, f"{self.area}__"))
+
+    def filter_within(self, queryset, name, value):
+        return within_division(queryset, f"{self.area}_id", value)
+
+
+class VillageExitCaseFilterSet(AreaRowFilterSet):
+    area = "village"
+
+    status = django_filters.MultipleChoiceFilter(choices=VillageExitCaseStatus.choices, label=_("状态"), distinct=False)
+    year = django_filters.NumberFilter(label=_("出列年度"), **YEAR_BOUNDS)
+    updated_since = _updated_since()
+
+    class Meta:
+        model = VillageExitCase
+        fields = ["q", "within", "status", "year", "updated_since"]
+
+
+class CountyExitCaseFilterSet(AreaRowFilterSet):
+    area = "county"
+
+    status = django_filters.MultipleChoiceFilter(choices=CountyExitCaseStatus.choices, label=_("状态"), distinct=False)
+    year = django_filters.NumberFilter(label=_("摘帽年度"), **YEAR_BOUNDS)
+    updated_since = _updated_since()
+
+    class Meta:
+        model = CountyExitCase
+        fields = ["q", "within", "status", "year", "updated_since"]
+
+
+class ReductionPlanFilterSet(AreaRowFilterSet):
+    area = "county"
+
+    year = django_filters.NumberFilter(label=_("计划年度"), **YEAR_BOUNDS)
+    updated_since = _updated_since()
+
+    class Meta:
+        model = ReductionPlan
+        fields = ["q", "within", "year", "updated_since"]

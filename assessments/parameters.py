@@ -70,17 +70,51 @@ def seed_defaults() -> int:
     return added
 
 
-def parameter(key: str, *, year: int = 0, division_code: str = "", qualifier: str = ""):
-    """Return the value in force for ``key`` (see the module docstring), or refuse clearly."""
-    province = division_code[:2].ljust(12, "0") if division_code else ""
-    candidates = Parameter.objects.filter(
-        key=key, qualifier=qualifier, year__in={year, 0}, scope_code__in={province, ""}
-    ).values_list("year", "scope_code", "value")
+def _province(division_code: str) -> str:
+    """Return the 12-digit code of the province ``division_code`` lies in ("" for national)."""
+    return division_code[:2].ljust(12, "0") if division_code else ""
+
+
+def _in_force(key: str, year: int, candidates):
+    """Return the value of the most specific ``(year, scope_code, value)`` candidate, or refuse clearly."""
     best = sorted(candidates, key=lambda row: (row[1] != "", row[0] != 0), reverse=True)
     if not best:
         label = ParameterKey(key).label
         raise ApplicationError(PARAMETER_MISSING % {"key": label, "year": year or "各"}, code="parameter_missing")
     return best[0][2]
+
+
+def parameter(key: str, *, year: int = 0, division_code: str = "", qualifier: str = ""):
+    """Return the value in force for ``key`` (see the module docstring), or refuse clearly."""
+    candidates = Parameter.objects.filter(
+        key=key, qualifier=qualifier, year__in={year, 0}, scope_code__in={_province(division_code), ""}
+    ).values_list("year", "scope_code", "value")
+    return _in_force(key, year, candidates)
+
+
+def parameters_in_force(key: str, pairs, *, year: int = 0) -> dict[tuple[str, str], object]:
+    """Return the value :func:`parameter` gives for each ``(qualifier, division_code)`` pair, in one query.
+
+    For lists: a page of divisions in several provinces and region classes reads its
+    thresholds at once instead of once per province and class.
+    """
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    rows = list(
+        Parameter.objects.filter(
+            key=key,
+            qualifier__in={qualifier for qualifier, _code in pairs},
+            year__in={year, 0},
+            scope_code__in={_province(code) for _qualifier, code in pairs} | {""},
+        ).values_list("qualifier", "year", "scope_code", "value")
+    )
+    result = {}
+    for qualifier, code in pairs:
+        province = _province(code)
+        candidates = [(y, scope, value) for q, y, scope, value in rows if q == qualifier and scope in (province, "")]
+        result[(qualifier, code)] = _in_force(key, year, candidates)
+    return result
 
 
 def decimal_parameter(key: str, **kwargs) -> Decimal:
@@ -107,6 +141,12 @@ def notice_days(procedure: str, division_code: str = "") -> int:
 
 def incidence_threshold(region_class: str, division_code: str = "") -> Decimal:
     return decimal_parameter(ParameterKey.INCIDENCE_THRESHOLD, qualifier=region_class, division_code=division_code)
+
+
+def incidence_thresholds(pairs) -> dict[tuple[str, str], Decimal]:
+    """Return :func:`incidence_threshold` of each ``(region_class, division_code)`` pair, in one query."""
+    values = parameters_in_force(ParameterKey.INCIDENCE_THRESHOLD, pairs)
+    return {pair: Decimal(str(value)) for pair, value in values.items()}
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 Runs against a scratch PostgreSQL database (``BENCH_DATABASE_URL``, default
 ``postgres://postgres@127.0.0.1:5432/registry_bench``), which it drops and recreates.
 
-    python -m bench.run [--members 100000]
+    python -m bench.run [--members 330000]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -79,21 +80,47 @@ def bench_import(members: int) -> dict:
     }
 
 
+def bench_export(url: str, households: int) -> dict:
+    """Export every household through the API in a fresh process: rate and peak memory."""
+    figures = {}
+    env = {**os.environ, "DATABASE_URL": url}
+    for name, extra in (("ndjson", []), ("ndjson_gzip", ["--gzip"]), ("csv", ["--format", "csv"])):
+        done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "bench.export_probe", *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        if done.returncode:
+            raise RuntimeError(f"export probe failed:\n{done.stderr}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if name == "ndjson":
+            assert result["households"] == households, "the export must hold every household"
+        figures.update({f"{name}_{key}": value for key, value in result.items() if key != "format"})
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=330_000, help="members to import (about 100,000 households)")
     args = parser.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     recreate_database(url)
     setup_django(url)
     figures = {"import": bench_import(args.members)}
+    from django.db import connections
+
+    connections.close_all()
+    figures["export"] = bench_export(url, figures["import"]["households"])
     machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     stamp = datetime.now().strftime("%Y-%m-%dT%H%M%S")
     print(f"\nbenchmarks {stamp} on {machine}")
     print(f"{'benchmark':<32} {'figure':>14}")
     for name, values in figures.items():
         for key, value in values.items():
-            print(f"{name + '.' + key:<32} {value:>14}")
+            print(f"{name + '.' + key:<32} {'' if value is None else value!s:>14}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stamp}.json").write_text(json.dumps({"machine": machine, "figures": figures}, indent=2))
     return 0

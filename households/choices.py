@@ -25,6 +25,8 @@ class HouseholdStatus(models.TextChoices):
 
 #: Statuses of a household counted as poor and not yet exited (贫困发生率的分子).
 POOR_NOT_EXITED = (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED)
+#: Statuses of a household whose members are in the registry (建档立卡): registered, returned or exited.
+REGISTERED_EVER = (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED, HouseholdStatus.EXITED)
 #: Statuses of a household that has left the registry for good (records stay).
 CLOSED_STATUSES = (HouseholdStatus.REJECTED, HouseholdStatus.REMOVED, HouseholdStatus.NATURAL_DECREASE)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from households.choices import MemberStatus, Relationship
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
@@ -14,12 +15,18 @@ def household_queryset() -> QuerySet:
     head = Member.objects.filter(
         household=OuterRef("pk"), relationship=Relationship.HEAD, status=MemberStatus.ACTIVE
     ).values("name")[:1]
+    # Correlated subqueries, not a join with GROUP BY: PostgreSQL then computes them for the
+    # rows of the page only, instead of aggregating every household before the LIMIT.
+    active = (
+        Member.objects.filter(household=OuterRef("pk"), status=MemberStatus.ACTIVE)
+        .order_by()
+        .values("household")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return (
         Household.objects.select_related("village", "village__parent", "group", "helper")
-        .annotate(
-            head_name=Subquery(head),
-            member_count=Count("members", filter=Q(members__status=MemberStatus.ACTIVE)),
-        )
+        .annotate(head_name=Subquery(head), member_count=Coalesce(Subquery(active), 0))
         .order_by("registry_number")
     )
 

@@ -344,6 +344,8 @@ def member_update(*, actor, member: Member, changes: dict, expected_version: int
         return member
     member.version += 1
     _save_member(member)
+    # The household's representation nests its members: a sync by ``updated_since`` must see it.
+    Household.objects.filter(pk=member.household_id).update(updated_at=timezone.now())
     audit_record(
         actor=actor,
         action="member.update",

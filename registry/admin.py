@@ -1,5 +1,6 @@
 """Admin for users (role and jurisdiction) and the read-only audit log."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
@@ -11,14 +12,13 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authtoken.admin import TokenAdmin
-from rest_framework.authtoken.models import TokenProxy
 
 from registry.admin_base import ScopedModelAdmin
-from registry.models import AuditEntry, User
+from registry.models import ApiToken, AuditEntry, User
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset, user_scope
 from registry.services import user_create, user_set_password, user_update
+from registry.tokens import api_token_create, api_token_revoke
 from villages.models import Division
 
 # Roles, not groups, carry permissions here; an unscoped, unaudited group admin is a way
@@ -139,21 +139,76 @@ class AuditEntryAdmin(ScopedModelAdmin):
         return user_has_capability(request.user, Capability.READ_AUDIT)
 
 
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("name", "user", "division", "can_write", "can_see_pii", "expires_at")
 
 
-@admin.register(TokenProxy)
-class ReadOnlyTokenAdmin(TokenAdmin):
-    """Who holds an API token, and since when; tokens are issued (audited) by the API."""
+@admin.register(ApiToken)
+class ApiTokenAdmin(ScopedModelAdmin):
+    """API tokens: issued here (the token is shown once), revoked by an action, never edited."""
 
-    list_display = ("user", "created")
+    capability = Capability.MANAGE_USERS
+    form = ApiTokenForm
+    list_display = ["name", "prefix", "user", "kind", "division", "can_write", "can_see_pii", "last_used_at", "state"]
+    list_filter = ["kind", "can_write", "can_see_pii"]
+    search_fields = ["name", "prefix", "user__username"]
+    actions = ["revoke"]
+    readonly_fields = [
+        "prefix",
+        "kind",
+        "created_at",
+        "created_by",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+        "last_used_from",
+    ]
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).distinct()
+
+    def has_module_permission(self, request):
+        return user_has_capability(request.user, Capability.MANAGE_USERS)
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_capability(request.user, Capability.MANAGE_USERS)
 
     def has_change_permission(self, request, obj=None):
-        return False
+        return False  # A token is revoked and reissued, never edited.
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return list(ApiTokenForm.Meta.fields)
+        return [*ApiTokenForm.Meta.fields, *self.readonly_fields]
+
+    @admin.display(description=_("状态"))
+    def state(self, obj):
+        if obj.revoked_at:
+            return _("已吊销")
+        return _("有效") if obj.active else _("已过期")
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        token, key = api_token_create(
+            actor=request.user,
+            user=data["user"],
+            name=data["name"],
+            division=data.get("division"),
+            can_write=data.get("can_write", False),
+            can_see_pii=data.get("can_see_pii", False),
+            expires_at=data.get("expires_at"),
+        )
+        message = _("令牌已签发，只显示这一次，请立即妥善保存：%(key)s") % {"key": key}
+        self.message_user(request, message, messages.WARNING)
+        return token
+
+    @admin.action(description=_("吊销所选令牌"))
+    def revoke(self, request, queryset):
+        self.run_action(
+            request,
+            lambda token: api_token_revoke(actor=request.user, token=token),
+            queryset,
+            _("已吊销 %(count)d 个令牌。"),
+        )

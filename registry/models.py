@@ -123,3 +123,127 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ApiToken(models.Model):
+    """An API token (接口令牌) held by a machine client or a person; only its hash is stored.
+
+    The token's jurisdiction is its ``division`` (inside its user's), or the user's own
+    when empty. A token reads only, unless granted write; it sees ID and phone numbers
+    masked, unless granted the personal-data scope. Revoking is final.
+    """
+
+    class Kind(models.TextChoices):
+        MACHINE = "machine", _("接口客户端")
+        PERSONAL = "personal", _("个人令牌")
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(User, verbose_name=_("所属用户"), on_delete=models.PROTECT, related_name="api_tokens")
+    division = models.ForeignKey(
+        "villages.Division",
+        verbose_name=_("管辖区划"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("为空表示与所属用户的管辖范围相同。"),
+    )
+    prefix = models.CharField(_("令牌前缀"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("令牌摘要"), max_length=64, editable=False)
+    can_write = models.BooleanField(_("可写"), default=False)
+    can_see_pii = models.BooleanField(_("可见个人信息"), default=False, help_text=_("可见完整的身份证号和电话号码。"))
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("创建人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, verbose_name=_("吊销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    last_used_from = models.GenericIPAddressField(_("最近使用地址"), null=True, blank=True)
+
+    scope_path = "user__jurisdictions__code"
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.name}（{self.prefix}…）"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class ChangeCommit(models.Model):
+    """A committed transaction that changed registry data (变更提交), numbered in commit order.
+
+    Rows are written by database triggers, never by the application: the first change of
+    a transaction inserts its row, and a deferred trigger gives it its ``position`` from a
+    sequence at commit, under a lock held until the commit ends. Positions therefore
+    follow the order in which transactions become visible, whatever order they began in.
+    """
+
+    txid = models.BigIntegerField(_("事务号"), primary_key=True)
+    position = models.BigIntegerField(_("提交序号"), null=True, unique=True)
+    committed_at = models.DateTimeField(_("提交时间"), null=True)
+
+    class Meta:
+        verbose_name = _("变更提交")
+        verbose_name_plural = _("变更提交")
+
+    def __str__(self):
+        return f"#{self.position} (tx {self.txid})"
+
+
+class Change(models.Model):
+    """One row created, updated or deleted in a synchronised table (变更记录), by a trigger.
+
+    ``scope_code`` is the 12-digit code of the village the object belonged to after the
+    change; ``old_scope_code`` the one before, when the change moved it elsewhere.
+    """
+
+    class Operation(models.TextChoices):
+        CREATE = "c", _("新增")
+        UPDATE = "u", _("修改")
+        DELETE = "d", _("删除")
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(_("事务号"))
+    kind = models.CharField(_("对象类型"), max_length=20)
+    object_id = models.BigIntegerField(_("对象标识"))
+    op = models.CharField(_("操作"), max_length=1, choices=Operation.choices)
+    scope_code = models.CharField(_("所属区划代码"), max_length=12)
+    old_scope_code = models.CharField(_("原区划代码"), max_length=12, blank=True, default="")
+    changed_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("变更记录")
+        verbose_name_plural = _("变更记录")
+        indexes = [models.Index(fields=["txid", "id"], name="change_txid_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} {self.op}"
+
+
+class ChangeHorizon(models.Model):
+    """How far the change feed has been pruned (变更流保留界限): one row.
+
+    Commits up to ``position`` are gone; a cursor before it can no longer be resumed, and
+    its client must take a new export.
+    """
+
+    position = models.BigIntegerField(_("已清理至提交序号"), default=0)
+    pruned_at = models.DateTimeField(_("清理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("变更流保留界限")
+        verbose_name_plural = _("变更流保留界限")
+
+    def __str__(self):
+        return f"≤ {self.position}"

@@ -87,7 +87,9 @@ def user_has_capability(user, capability: str) -> bool:
 def user_can_see_pii(user) -> bool:
     """Return whether ``user`` may see full ID numbers and phone numbers.
 
-    Nobody yet: until each unmasked view is logged with who and why, every page, export
-    and API response shows them masked (4311**********123X).
+    Only an API request made with a token granted the personal-data scope does (the
+    token's use is logged); every page, export and other API response shows them masked
+    (4311**********123X).
     """
-    return False
+    token = getattr(user, "_api_token", None)
+    return bool(token is not None and token.can_see_pii and user.is_active)

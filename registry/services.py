@@ -207,15 +207,3 @@ def user_set_password(*, actor, user: User, password: str) -> User:
     user.save(update_fields=["password"])
     audit_record(actor=actor, action="user.set_password", instance=user)
     return user
-
-
-@transaction.atomic
-def token_obtain(*, user: User):
-    """Return the user's API token, creating it (audited) on first use."""
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.filter(user=user).first()
-    if token is None:
-        token = Token.objects.create(user=user)
-        audit_record(actor=user, action="token.create", instance=user)
-    return token

@@ -53,7 +53,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -144,10 +143,14 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its scheme is the challenge a 401 carries.
-        "rest_framework.authentication.TokenAuthentication",
+        "registry.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "registry.api.permissions.TokenAllowsWrite",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttling.ClientRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -155,6 +158,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("REGISTRY_TOKEN_THROTTLE", "30/minute")},
 }
+
+#: Requests per API token (or per signed-in person) and period: second, minute, hour or day.
+REGISTRY_API_THROTTLE = os.environ.get("REGISTRY_API_THROTTLE", "1200/minute")
+#: Days a personal token obtained with a password stays valid.
+REGISTRY_PERSONAL_TOKEN_DAYS = int(os.environ.get("REGISTRY_PERSONAL_TOKEN_DAYS", "30"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": _("精准扶贫建档立卡系统 API"),

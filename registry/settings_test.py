@@ -58,4 +58,6 @@ DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# High enough that no test meets it by accident; the throttling tests lower it.
+REGISTRY_API_THROTTLE = "100000/minute"
 LANGUAGE_CODE = "zh-hans"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
+from operator import or_
 
-from django.db.models import Count, IntegerField, Prefetch, QuerySet, Sum, Value
+from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Substr
 
-from households.choices import POOR_NOT_EXITED, MemberStatus
+from households.choices import POOR_NOT_EXITED, REGISTERED_EVER, HouseholdStatus, IdentificationStep, MemberStatus
 from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_scope
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel, RegionClass, WorkTeamStatus
 from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
@@ -53,6 +55,36 @@ def division_ancestors(*, user, division: Division) -> list[Division]:
         chain.append(node)
         node = node.parent
     return list(reversed(chain))
+
+
+def county_queryset() -> QuerySet:
+    return Division.objects.filter(level=DivisionLevel.COUNTY).select_related("parent", "county_status")
+
+
+def county_list(*, user) -> QuerySet:
+    """Return the counties (县/市/区) the user may see, with their poverty status."""
+    return scope_queryset(county_queryset(), user)
+
+
+def county_get_for_user(*, user, code: str) -> Division:
+    """Return the county ``code`` if the user may see it, else raise 404 (so for a code of another level)."""
+    return get_scoped_or_404(county_queryset(), user, code=code)
+
+
+def village_queryset() -> QuerySet:
+    return Division.objects.filter(level=DivisionLevel.VILLAGE).select_related(
+        "parent", "parent__parent", "village_status"
+    )
+
+
+def village_list(*, user) -> QuerySet:
+    """Return the villages (村/社区) the user may see, with their poverty status."""
+    return scope_queryset(village_queryset(), user)
+
+
+def village_get_for_user(*, user, code: str) -> Division:
+    """Return the village ``code`` if the user may see it, else raise 404 (so for a code of another level)."""
+    return get_scoped_or_404(village_queryset(), user, code=code)
 
 
 def work_team_queryset() -> QuerySet:
@@ -118,15 +150,17 @@ def poverty_incidence(division: Division) -> Incidence:
 
 
 def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
-    """Return the incidence of each division, keyed by code, in at most four queries per level.
+    """Return the incidence of each division, keyed by code, in at most four queries per level and one more.
 
     The numerator counts active members of households registered and not exited (or
     returned) in the division's subtree. The denominator is the county's own rural
     population where recorded (for a county and above), else the sum over its villages.
+    The exit thresholds (parameters, by province and region class) are read in one query.
     """
+    from assessments.parameters import incidence_thresholds
     from households.models import Member
 
-    result: dict[str, Incidence] = {}
+    figures: dict[str, tuple[int, int | None, tuple[str, str] | None]] = {}
     by_level: dict[str, list[Division]] = {}
     for division in divisions:
         by_level.setdefault(division.level, []).append(division)
@@ -144,7 +178,6 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             VillageStatus.objects.all(), "village_id", prefixes, length, Sum("rural_population")
         )
         counties = _counties_under(prefixes)
-        thresholds = _Thresholds()
         county_totals = (
             _grouped_counts(
                 Division.objects.filter(level=DivisionLevel.COUNTY), "code", prefixes, length, Count("code")
@@ -153,22 +186,38 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
             else {}
         )
         for division in group:
-            population = _population(division, counties, village_population, county_totals)
-            result[division.code] = Incidence(
-                poor_persons=poor.get(division.prefix, 0),
-                rural_population=population,
-                threshold=_threshold(division, counties, thresholds),
+            figures[division.code] = (
+                poor.get(division.prefix, 0),
+                _population(division, counties, village_population, county_totals),
+                _threshold_key(division, counties),
             )
-    return result
+    thresholds = incidence_thresholds({key for _poor, _population, key in figures.values() if key is not None})
+    return {
+        code: Incidence(
+            poor_persons=poor,
+            rural_population=population,
+            threshold=thresholds[key] if key is not None else None,
+        )
+        for code, (poor, population, key) in figures.items()
+    }
+
+
+def _under_q(path: str, prefixes: set[str]) -> Q:
+    """Return a filter on the 12-digit code at ``path`` for the (non-empty) subtrees of ``prefixes``.
+
+    Whole codes (villages) are one ``IN``; shorter prefixes are index ranges.
+    """
+    whole = sorted(p for p in prefixes if len(p) == 12)
+    conditions = [prefix_q(path, p) for p in sorted(prefixes) if len(p) < 12]
+    if whole:
+        conditions.append(Q(**{f"{path}__in": whole}))
+    return reduce(or_, conditions)
 
 
 def _grouped_counts(queryset, path: str, prefixes: set[str], length: int, aggregate) -> dict[str, int]:
-    from functools import reduce
-    from operator import or_
-
     if not prefixes:
         return {}
-    condition = reduce(or_, [prefix_q(path, p) for p in prefixes])
+    condition = _under_q(path, prefixes)
     rows = (
         queryset.filter(condition)
         .annotate(prefix=Substr(path, 1, length))
@@ -179,14 +228,12 @@ def _grouped_counts(queryset, path: str, prefixes: set[str], length: int, aggreg
     return {prefix: n for prefix, n in rows if prefix in prefixes}
 
 
-def _counties_under(prefixes: set[str]) -> list[CountyStatus]:
-    from functools import reduce
-    from operator import or_
-
+def _counties_under(prefixes: set[str]) -> dict[str, CountyStatus]:
+    """Return the status of every county that is, contains or lies under one of ``prefixes``, by code."""
     if not prefixes:
-        return []
+        return {}
     condition = reduce(or_, [prefix_q("county_id", p[:6]) for p in prefixes])
-    return list(CountyStatus.objects.filter(condition))
+    return {status.county_id: status for status in CountyStatus.objects.filter(condition)}
 
 
 def _population(division, counties, village_population, county_totals) -> int | None:
@@ -197,7 +244,7 @@ def _population(division, counties, village_population, county_totals) -> int | 
     """
     length = LEVEL_PREFIX_LENGTH[division.level]
     if length < 6:
-        mine = [c for c in counties if c.county_id.startswith(division.prefix)]
+        mine = [c for code, c in counties.items() if code.startswith(division.prefix)]
         if (
             mine
             and len(mine) == county_totals.get(division.prefix, 0)
@@ -206,26 +253,120 @@ def _population(division, counties, village_population, county_totals) -> int | 
             return sum(c.rural_population for c in mine)
         return None
     if length == 6:
-        county = next((c for c in counties if c.county_id == division.code), None)
+        county = counties.get(division.code)
         if county is not None and county.rural_population is not None:
             return county.rural_population
     return village_population.get(division.prefix) or None
 
 
-class _Thresholds(dict):
-    """Exit thresholds (parameters) by (province, region class), each read once per call."""
-
-    def __missing__(self, key):
-        from assessments.parameters import incidence_threshold
-
-        province, region_class = key
-        self[key] = incidence_threshold(region_class, province)
-        return self[key]
-
-
-def _threshold(division, counties, thresholds) -> Decimal | None:
+def _threshold_key(division, counties) -> tuple[str, str] | None:
+    """Return the (region class, province) whose exit threshold applies, or None above the county."""
     if LEVEL_PREFIX_LENGTH[division.level] < 6:
         return None
-    county = next((c for c in counties if c.county_id == division.code[:6] + "000000"), None)
+    county = counties.get(division.code[:6] + "000000")
     region_class = county.region_class if county is not None else RegionClass.CENTRAL_EAST
-    return thresholds[(division.code[:2].ljust(12, "0"), region_class)]
+    return (region_class, division.code[:2].ljust(12, "0"))
+
+
+# Registry statistics of an area (建档立卡统计) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    households: int = 0
+    persons: int = 0
+
+
+@dataclass(frozen=True)
+class AreaStatistics:
+    """What the registry holds for one division's subtree, counted from the households.
+
+    Persons are the active (在册) members of the households counted. ``registered`` is the
+    registry's stock (建档立卡: 已识别, 返贫 and 已脱贫); ``poor`` those not yet exited
+    (the incidence's numerator); ``removed`` (清退, wrongly identified) and
+    ``natural_decrease`` (自然减少) count households that had been registered (县级公告)
+    and have left the registry, whose records stay.
+    """
+
+    registered: Tally
+    poor: Tally
+    exited: Tally
+    returned: Tally
+    removed: Tally
+    natural_decrease: Tally
+    incidence: Incidence
+
+
+#: Each statistic with the lookups of the households it counts.
+STATISTICS: dict[str, dict] = {
+    "registered": {"status__in": REGISTERED_EVER},
+    "poor": {"status__in": POOR_NOT_EXITED},
+    "exited": {"status": HouseholdStatus.EXITED},
+    "returned": {"status": HouseholdStatus.RETURNED},
+    "removed": {"status": HouseholdStatus.REMOVED, "step": IdentificationStep.ANNOUNCED},
+    "natural_decrease": {"status": HouseholdStatus.NATURAL_DECREASE, "step": IdentificationStep.ANNOUNCED},
+}
+
+
+def area_statistics_for(divisions: list[Division]) -> dict[str, AreaStatistics]:
+    """Return the statistics of each division, keyed by code, in a fixed number of queries.
+
+    Per level: one grouped count of households and one of persons, each statistic a
+    conditional count; the incidence comes from :func:`poverty_incidence_for`. The number
+    of queries does not depend on how many divisions are asked for (a page of a list).
+    """
+    from households.models import Household, Member
+
+    households: dict[str, dict[str, int]] = {}
+    persons: dict[str, dict[str, int]] = {}
+    by_level: dict[str, list[Division]] = {}
+    for division in divisions:
+        by_level.setdefault(division.level, []).append(division)
+    for level, group in by_level.items():
+        length = LEVEL_PREFIX_LENGTH[level]
+        prefixes = {d.prefix for d in group}
+        households.update(_grouped_tallies(Household.objects.all(), "village_id", "", prefixes, length))
+        members = Member.objects.filter(status=MemberStatus.ACTIVE)
+        persons.update(_grouped_tallies(members, "household__village_id", "household__", prefixes, length))
+    incidence = poverty_incidence_for(divisions)
+    result = {}
+    for division in divisions:
+        counted_households = households.get(division.prefix, {})
+        counted_persons = persons.get(division.prefix, {})
+        tallies = {
+            name: Tally(households=counted_households.get(name, 0), persons=counted_persons.get(name, 0))
+            for name in STATISTICS
+        }
+        result[division.code] = AreaStatistics(**tallies, incidence=incidence[division.code])
+    return result
+
+
+def area_statistics(division: Division) -> AreaStatistics:
+    """Return the statistics of one division."""
+    return area_statistics_for([division])[division.code]
+
+
+def _grouped_tallies(queryset, path: str, household: str, prefixes: set[str], length: int) -> dict[str, dict]:
+    """Return, per code prefix, the count of each of :data:`STATISTICS` in ``queryset``.
+
+    ``household`` is the lookup from the counted model to the household ("" for households).
+    At county level and below the county code every household-scoped table carries is
+    filtered too, so the index on (county code, status) serves the count.
+    """
+    if not prefixes:
+        return {}
+    condition = _under_q(path, prefixes)
+    if length >= 6:
+        condition &= Q(county_code__in={p[:6] for p in prefixes})
+    aggregates = {
+        name: Count("pk", filter=Q(**{f"{household}{key}": value for key, value in lookups.items()}))
+        for name, lookups in STATISTICS.items()
+    }
+    rows = (
+        queryset.filter(condition)
+        .annotate(prefix=Substr(path, 1, length))
+        .values("prefix")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    return {row.pop("prefix"): row for row in rows if row["prefix"] in prefixes}

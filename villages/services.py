@@ -313,6 +313,8 @@ def work_team_set_members(*, actor, team: WorkTeam, members: list[dict], on_date
             member.save(force_insert=True)
     after = _member_snapshot(team)
     if before != after:
+        # The roster is part of the team: incremental sync (updated_since) must see the change.
+        team.save(update_fields=["updated_at"])
         audit_record(
             actor=actor,
             action="work_team.set_members",

@@ -25,6 +25,7 @@ from assessments.models import (
 )
 from households.api.serializers import SharedEnumField, StrictSerializer
 from households.workflow import REASON_MAX_LENGTH
+from registry.api.fields import ChoiceLabelField
 from villages.choices import RegionClass
 
 
@@ -98,7 +99,7 @@ class AreaObjectionSerializer(serializers.Serializer):
     raised_on = serializers.DateField(read_only=True)
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
     outcome = SharedEnumField(AreaObjectionOutcome, read_only=True)
-    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    outcome_display = ChoiceLabelField(source="outcome", choices=AreaObjectionOutcome.choices)
     resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, allow_null=True, default=None)
     resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
     resolution = serializers.CharField(read_only=True)
@@ -121,9 +122,9 @@ class VillageExitCaseSerializer(serializers.ModelSerializer):
     township = serializers.CharField(source="village.parent_id", read_only=True)
     township_name = serializers.CharField(source="village.parent.name", read_only=True)
     status = SharedEnumField(VillageExitCaseStatus, read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField(source="status")
     region_class = SharedEnumField(RegionClass, read_only=True)
-    region_class_display = serializers.CharField(source="get_region_class_display", read_only=True)
+    region_class_display = ChoiceLabelField(source="region_class")
     incidence = _rate(_("贫困发生率（%）"))
     threshold = _rate(_("退出标准（%）；须低于此值"))
     checklist = serializers.SerializerMethodField()
@@ -194,9 +195,9 @@ class CountyExitCaseSerializer(serializers.ModelSerializer):
     county = serializers.CharField(source="county_id", read_only=True, help_text=_("12 位县级区划代码"))
     county_name = serializers.CharField(source="county.name", read_only=True)
     status = SharedEnumField(CountyExitCaseStatus, read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField(source="status")
     region_class = SharedEnumField(RegionClass, read_only=True)
-    region_class_display = serializers.CharField(source="get_region_class_display", read_only=True)
+    region_class_display = ChoiceLabelField(source="region_class")
     incidence = _rate(_("申请时贫困发生率（%）"))
     threshold = _rate(_("退出标准（%）"))
     sample = SampleSerializer(source="*", read_only=True)

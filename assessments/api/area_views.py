@@ -14,7 +14,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -24,6 +23,7 @@ from assessments import plans
 from assessments.api import area_serializers as s
 from assessments.api.views import CONFLICT, CREATE_ERRORS, LIST_ERRORS, PAGING, WRITE_ERRORS
 from assessments.choices import CountyExitCaseStatus, VillageExitCaseStatus
+from assessments.filtersets import CountyExitCaseFilterSet, ReductionPlanFilterSet, VillageExitCaseFilterSet
 from assessments.selectors import (
     county_exit_case_get_for_user,
     county_exit_case_list,
@@ -35,6 +35,7 @@ from assessments.selectors import (
 )
 from households.api.views import READ_ERRORS, _object_id, _ok, _param, _reference, _request, _validated
 from registry.api.errors import NOT_FOUND
+from registry.api.permissions import TokenAllowsWrite
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Role
 from registry.scoping import scope_queryset
@@ -54,22 +55,6 @@ class AreaWriters(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return bool(request.user.is_superuser or request.user.role in AREA_WRITERS)
-
-
-def _year_filter(request) -> int | None:
-    raw = request.query_params.get("year")
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit():
-        raise ValidationError({"year": ["请输入整数。"]})
-    return int(raw)
-
-
-def _status_filter(request, choices) -> str:
-    raw = request.query_params.get("status") or ""
-    if raw and raw not in choices.values:
-        raise ValidationError({"status": [f"选择一个有效的选项。 {raw} 不在可用的选项中。"]})
-    return raw
 
 
 CASE_ID = _param("id", OpenApiTypes.INT, "申请 id", 3, location=OpenApiParameter.PATH)
@@ -230,16 +215,22 @@ PLAN_EXAMPLE = {
         "county_exit_done": False,
     },
 }
+UPDATED_SINCE = _param("updated_since", OpenApiTypes.DATETIME, "更新时间起（增量同步）", "2019-01-01T00:00:00+08:00")
 VILLAGE_LIST_FILTERS = [
-    _param("status", str, "状态", "proposed", enum=VillageExitCaseStatus.values),
+    _param("q", str, "搜索：村名（包含）或村代码（前缀）", "石枧"),
+    _param("status", str, "状态（可多选）", "proposed", enum=VillageExitCaseStatus.values, many=True, explode=True),
     YEAR,
+    UPDATED_SINCE,
     *PAGING,
 ]
 COUNTY_LIST_FILTERS = [
-    _param("status", str, "状态", "verifying", enum=CountyExitCaseStatus.values),
+    _param("q", str, "搜索：县名（包含）或县代码（前缀）", "桂东"),
+    _param("status", str, "状态（可多选）", "verifying", enum=CountyExitCaseStatus.values, many=True, explode=True),
     YEAR,
+    UPDATED_SINCE,
     *PAGING,
 ]
+PLAN_LIST_FILTERS = [_param("q", str, "搜索：县名（包含）或县代码（前缀）", "桂东"), YEAR, UPDATED_SINCE, *PAGING]
 
 
 def _detail_response(serializer_class, case, code=status.HTTP_200_OK) -> Response:
@@ -288,17 +279,12 @@ class VillageExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Village exit cases (贫困村出列) in the caller's jurisdiction."""
 
     serializer_class = s.VillageExitCaseSerializer
-    permission_classes = [IsAuthenticated, AreaWriters]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, AreaWriters]
     parser_classes = [JSONParser]
-    filterset_class = None
+    filterset_class = VillageExitCaseFilterSet
 
     def get_queryset(self):
-        request = self.request
-        return village_exit_case_list(
-            user=request.user,
-            status=_status_filter(request, VillageExitCaseStatus),
-            year=_year_filter(request),
-        )
+        return village_exit_case_list(user=self.request.user)
 
     def get_object(self):
         return village_exit_case_get_for_user(user=self.request.user, case_id=_object_id(self.kwargs["pk"]))
@@ -448,17 +434,12 @@ class CountyExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """County exit cases (贫困县摘帽) in the caller's jurisdiction."""
 
     serializer_class = s.CountyExitCaseSerializer
-    permission_classes = [IsAuthenticated, AreaWriters]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, AreaWriters]
     parser_classes = [JSONParser]
-    filterset_class = None
+    filterset_class = CountyExitCaseFilterSet
 
     def get_queryset(self):
-        request = self.request
-        return county_exit_case_list(
-            user=request.user,
-            status=_status_filter(request, CountyExitCaseStatus),
-            year=_year_filter(request),
-        )
+        return county_exit_case_list(user=self.request.user)
 
     def get_object(self):
         return county_exit_case_get_for_user(user=self.request.user, case_id=_object_id(self.kwargs["pk"]))
@@ -657,7 +638,7 @@ PLAN_TAG = ["plans"]
         tags=PLAN_TAG,
         summary="List annual reduction plans (年度减贫计划)",
         description="Plans in the caller's jurisdiction with their progress, counted for each page at once.",
-        parameters=[YEAR, *PAGING],
+        parameters=PLAN_LIST_FILTERS,
         responses={200: s.ReductionPlanSerializer(many=True), **LIST_ERRORS},
         examples=_ok(PLAN_EXAMPLE),
     ),
@@ -701,13 +682,13 @@ class ReductionPlanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Annual reduction plans per county and year, with progress."""
 
     serializer_class = s.ReductionPlanSerializer
-    permission_classes = [IsAuthenticated, AreaWriters]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, AreaWriters]
     parser_classes = [JSONParser]
-    filterset_class = None
+    filterset_class = ReductionPlanFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        queryset = plans.reduction_plan_list(user=self.request.user, year=_year_filter(self.request))
+        queryset = plans.reduction_plan_list(user=self.request.user)
         return queryset.select_related("created_by").order_by("-year", "county_id")
 
     def get_object(self):
@@ -718,7 +699,7 @@ class ReductionPlanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(s.ReductionPlanSerializer(plan, context={"progress": plan_progress_for([plan])}).data, code)
 
     def list(self, request):
-        queryset = self.get_queryset()
+        queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         context = {"progress": plan_progress_for(page)}
         return self.get_paginated_response(s.ReductionPlanSerializer(page, many=True, context=context).data)

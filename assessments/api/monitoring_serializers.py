@@ -19,6 +19,7 @@ from assessments.monitoring import STEPS
 from households.api.serializers import SharedEnumField, StrictSerializer
 from households.choices import Cause, HouseholdStatus
 from households.workflow import REASON_MAX_LENGTH
+from registry.api.fields import ChoiceLabelField
 
 #: The flag steps a client may request (the return to poverty has its own endpoint).
 MonitoringFlagAction = models.TextChoices(
@@ -46,7 +47,7 @@ class MonitoringFlagStepSerializer(serializers.ModelSerializer):
     from_status = serializers.SerializerMethodField()
     from_status_display = serializers.SerializerMethodField()
     to_status = SharedEnumField(FlagStatus, read_only=True)
-    to_status_display = serializers.CharField(source="get_to_status_display", read_only=True)
+    to_status_display = ChoiceLabelField(source="to_status")
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
@@ -85,13 +86,13 @@ class MonitoringFlagSerializer(HouseholdRefMixin, serializers.ModelSerializer):
 
     head_name = serializers.CharField(read_only=True, allow_null=True, help_text=_("户主姓名"))
     household_status = SharedEnumField(HouseholdStatus, source="household.status", read_only=True)
-    household_status_display = serializers.CharField(source="household.get_status_display", read_only=True)
+    household_status_display = ChoiceLabelField(source="household.status")
     kind = SharedEnumField(FlagKind, read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_display = ChoiceLabelField(source="kind")
     status = SharedEnumField(FlagStatus, read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField(source="status")
     trigger = SharedEnumField(FlagTrigger, read_only=True)
-    trigger_display = serializers.CharField(source="get_trigger_display", read_only=True)
+    trigger_display = ChoiceLabelField(source="trigger")
     source_assessment = serializers.IntegerField(
         source="source_assessment_id", read_only=True, allow_null=True, help_text=_("触发的年度核查 id")
     )

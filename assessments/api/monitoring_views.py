@@ -43,6 +43,7 @@ from households.api.views import (
     _validated,
 )
 from households.selectors import household_list
+from registry.api.permissions import TokenAllowsWrite
 
 FLAG_ID = _param("id", OpenApiTypes.INT, "监测对象 id", 7, location=OpenApiParameter.PATH)
 FLAG_FILTERS = [
@@ -130,7 +131,7 @@ PROPOSED_EXAMPLE = {
 
 
 class MonitoringFlagFilterSet(HouseholdRowFilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=FlagStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(choices=FlagStatus.choices, label=_("状态"), distinct=False)
     kind = django_filters.ChoiceFilter(choices=FlagKind.choices, label=_("监测对象类型"))
     updated_since = _updated_since()
 
@@ -191,7 +192,7 @@ class MonitoringFlagViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = MonitoringFlagFilterSet
     serializer_class = s.MonitoringFlagSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -305,4 +306,3 @@ class MonitoringFlagViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = _validated(s.ReturnToPovertySerializer, request)
         return_to_poverty(actor=request.user, household=flag.household, **data)
         return self._detail(flag)
-

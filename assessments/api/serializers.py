@@ -32,6 +32,7 @@ from assessments.models import (
 )
 from households.api.serializers import MAX_ID, HelperBriefSerializer, SharedEnumField, StrictSerializer
 from households.workflow import REASON_MAX_LENGTH
+from registry.api.fields import ChoiceLabelField
 
 #: The exit steps a client may request (an upheld objection returns the case itself).
 ExitCaseAction = models.TextChoices(
@@ -168,9 +169,9 @@ class HelpMeasureSerializer(HouseholdRefMixin, serializers.ModelSerializer):
     """A help measure received by a household (帮扶措施)."""
 
     category = SharedEnumField(MeasureCategory, read_only=True)
-    category_display = serializers.CharField(source="get_category_display", read_only=True)
+    category_display = ChoiceLabelField(source="category")
     five_batches = SharedEnumField(FiveBatches, read_only=True)
-    five_batches_display = serializers.CharField(source="get_five_batches_display", read_only=True)
+    five_batches_display = ChoiceLabelField(source="five_batches")
     amount = _amount(_("金额（元）"), read_only=True)
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, allow_null=True, default=None)
 
@@ -250,7 +251,7 @@ class ExitCaseStepSerializer(serializers.ModelSerializer):
     from_status = serializers.SerializerMethodField()
     from_status_display = serializers.SerializerMethodField()
     to_status = SharedEnumField(ExitCaseStatus, read_only=True)
-    to_status_display = serializers.CharField(source="get_to_status_display", read_only=True)
+    to_status_display = ChoiceLabelField(source="to_status")
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
@@ -287,7 +288,7 @@ class ExitObjectionSerializer(serializers.ModelSerializer):
     """An objection raised during an exit case's village notice (退出公示异议)."""
 
     outcome = SharedEnumField(ExitObjectionOutcome, read_only=True)
-    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    outcome_display = ChoiceLabelField(source="outcome")
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
     resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, allow_null=True, default=None)
 
@@ -319,7 +320,7 @@ class ExitCaseSerializer(HouseholdRefMixin, serializers.ModelSerializer):
     township_name = serializers.CharField(source="household.village.parent.name", read_only=True)
     assessment = serializers.IntegerField(source="assessment_id", read_only=True, help_text=_("依据的年度核查 id"))
     status = SharedEnumField(ExitCaseStatus, read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField(source="status")
     rule_results = RuleResultSerializer(many=True, read_only=True)
     figures = ExitCaseFiguresSerializer(source="snapshot", read_only=True)
     steps = ExitCaseStepSerializer(many=True, read_only=True)

@@ -58,6 +58,7 @@ from households.api.views import (
 from households.selectors import household_list
 from households.workflow import check_not_future
 from registry.api.errors import NOT_FOUND
+from registry.api.permissions import TokenAllowsWrite
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.scoping import scope_queryset
 
@@ -402,7 +403,7 @@ class AssessmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = AssessmentFilterSet
     serializer_class = s.AssessmentSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -485,7 +486,7 @@ class HelpMeasureViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = HelpMeasureFilterSet
     serializer_class = s.HelpMeasureSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -526,7 +527,7 @@ class HelperVisitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = HelperVisitFilterSet
     serializer_class = s.HelperVisitSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -596,7 +597,7 @@ class ExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = ExitCaseFilterSet
     serializer_class = s.ExitCaseSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -853,7 +854,7 @@ class ExitObjectionViewSet(viewsets.GenericViewSet):
     """Objections raised during exit notices; raised through ``/exit-cases/{id}/objections/``."""
 
     serializer_class = s.ExitObjectionSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
     pagination_class = None
 

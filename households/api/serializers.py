@@ -43,6 +43,7 @@ from households.choices import (
 from households.exclusions import mask_id
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
 from households.workflow import REASON_MAX_LENGTH, TRANSITIONS
+from registry.api.fields import ChoiceLabelField
 from registry.roles import user_can_see_pii
 
 #: The largest id of a row (BigAutoField).
@@ -133,18 +134,18 @@ class MemberSerializer(serializers.ModelSerializer):
     """A household member (家庭成员) as nested in a household."""
 
     id_number = MaskedField(help_text=_("公民身份号码（脱敏，如 4311**********123X）"))
-    sex_display = serializers.CharField(source="get_sex_display", read_only=True)
-    ethnicity_display = serializers.CharField(source="get_ethnicity_display", read_only=True)
-    relationship_display = serializers.CharField(source="get_relationship_display", read_only=True)
+    sex_display = ChoiceLabelField(source="sex")
+    ethnicity_display = ChoiceLabelField(source="ethnicity")
+    relationship_display = ChoiceLabelField(source="relationship")
     education = blank_choice(Member, "education")
-    education_display = serializers.CharField(source="get_education_display", read_only=True)
-    student_status_display = serializers.CharField(source="get_student_status_display", read_only=True)
+    education_display = ChoiceLabelField(source="education")
+    student_status_display = ChoiceLabelField(source="student_status")
     disability_certificate = MaskedField(help_text=_("残疾证号（常含身份证号，脱敏）"))
     labour_ability = blank_choice(Member, "labour_ability")
-    labour_ability_display = serializers.CharField(source="get_labour_ability_display", read_only=True)
-    migrant_work_display = serializers.CharField(source="get_migrant_work_display", read_only=True)
+    labour_ability_display = ChoiceLabelField(source="labour_ability")
+    migrant_work_display = ChoiceLabelField(source="migrant_work")
     status = SharedEnumField(MemberStatus, read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField(source="status")
 
     class Meta:
         model = Member
@@ -192,7 +193,7 @@ class MemberListSerializer(MemberSerializer):
     household = serializers.IntegerField(source="household_id", read_only=True)
     registry_number = serializers.CharField(source="household.registry_number", read_only=True)
     household_status = SharedEnumField(HouseholdStatus, source="household.status", read_only=True)
-    household_status_display = serializers.CharField(source="household.get_status_display", read_only=True)
+    household_status_display = ChoiceLabelField(source="household.status")
     village = serializers.CharField(source="household.village_id", read_only=True, help_text=_("12 位村级区划代码"))
     village_name = serializers.CharField(source="household.village.name", read_only=True)
 
@@ -220,24 +221,22 @@ class HouseholdSerializer(serializers.ModelSerializer):
     township_name = serializers.CharField(source="village.parent.name", read_only=True)
     group = serializers.IntegerField(source="group_id", read_only=True, allow_null=True)
     group_name = serializers.SerializerMethodField()
-    identification_standard_display = serializers.CharField(
-        source="get_identification_standard_display", read_only=True
-    )
-    attribute_display = serializers.CharField(source="get_attribute_display", read_only=True)
+    identification_standard_display = ChoiceLabelField(source="identification_standard")
+    attribute_display = ChoiceLabelField(source="attribute")
     main_cause = SharedEnumField(Cause, read_only=True)
-    main_cause_display = serializers.CharField(source="get_main_cause_display", read_only=True)
+    main_cause_display = ChoiceLabelField(source="main_cause")
     other_causes = serializers.ListField(child=SharedEnumField(Cause), read_only=True)
     other_causes_display = serializers.SerializerMethodField()
     housing_structure = blank_choice(Household, "housing_structure")
-    housing_structure_display = serializers.CharField(source="get_housing_structure_display", read_only=True)
+    housing_structure_display = ChoiceLabelField(source="housing_structure")
     housing_grade = blank_choice(Household, "housing_grade")
-    housing_grade_display = serializers.CharField(source="get_housing_grade_display", read_only=True)
+    housing_grade_display = ChoiceLabelField(source="housing_grade")
     phone = MaskedField(help_text=_("联系电话（脱敏）"))
     helper = HelperBriefSerializer(read_only=True, allow_null=True)
     status = SharedEnumField(HouseholdStatus, read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField(source="status")
     step = SharedEnumField(IdentificationStep, read_only=True)
-    step_display = serializers.CharField(source="get_step_display", read_only=True)
+    step_display = ChoiceLabelField(source="step")
     head_name = serializers.CharField(read_only=True, allow_null=True, help_text=_("户主姓名"))
     member_count = serializers.IntegerField(read_only=True, help_text=_("在册人数"))
     members = MemberSerializer(many=True, read_only=True)
@@ -308,10 +307,10 @@ class StatusChangeSerializer(serializers.ModelSerializer):
     to_status = SharedEnumField(HouseholdStatus, read_only=True)
     from_step = SharedEnumField(IdentificationStep, read_only=True)
     to_step = SharedEnumField(IdentificationStep, read_only=True)
-    from_status_display = serializers.CharField(source="get_from_status_display", read_only=True)
-    to_status_display = serializers.CharField(source="get_to_status_display", read_only=True)
-    from_step_display = serializers.CharField(source="get_from_step_display", read_only=True)
-    to_step_display = serializers.CharField(source="get_to_step_display", read_only=True)
+    from_status_display = ChoiceLabelField(source="from_status")
+    to_status_display = ChoiceLabelField(source="to_status")
+    from_step_display = ChoiceLabelField(source="from_step")
+    to_step_display = ChoiceLabelField(source="to_step")
     actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
@@ -345,8 +344,8 @@ class ObjectionSerializer(serializers.ModelSerializer):
     """An objection (异议) raised during a public notice."""
 
     step = SharedEnumField(IdentificationStep, read_only=True)
-    step_display = serializers.CharField(source="get_step_display", read_only=True)
-    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    step_display = ChoiceLabelField(source="step")
+    outcome_display = ChoiceLabelField(source="outcome")
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
     resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, allow_null=True, default=None)
 
@@ -372,7 +371,7 @@ class ObjectionSerializer(serializers.ModelSerializer):
 
 class MemberEventSerializer(serializers.ModelSerializer):
     member_name = serializers.CharField(source="member.name", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_display = ChoiceLabelField(source="kind")
 
     class Meta:
         model = MemberEvent

@@ -37,6 +37,7 @@ from households.filtersets import HouseholdFilterSet, MemberFilterSet
 from households.models import Member
 from households.workflow import available_transitions, household_transition
 from registry.api.errors import NOT_FOUND, ErrorSerializer, error_body
+from registry.api.permissions import TokenAllowsWrite
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.scoping import scope_queryset
 from villages.models import VillagerGroup
@@ -453,7 +454,7 @@ class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = HouseholdFilterSet
     serializer_class = s.HouseholdSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -684,7 +685,7 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = MemberFilterSet
     serializer_class = s.MemberListSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -745,7 +746,7 @@ class ObjectionViewSet(viewsets.GenericViewSet):
     """Objections raised during public notices; raised through ``/households/{id}/objections/``."""
 
     serializer_class = s.ObjectionSerializer
-    permission_classes = [IsAuthenticated, ReadOnlyRolesCannotWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, ReadOnlyRolesCannotWrite]
     parser_classes = [JSONParser]
     pagination_class = None
 

@@ -4,28 +4,36 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
 from registry.api.errors import ErrorSerializer
-from registry.services import token_obtain
+from registry.tokens import personal_token_create
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text=_("放在 Authorization: Token <token> 请求头中。"))
+    token = serializers.CharField(help_text=_("放在 Authorization: Token <token> 请求头中；只显示这一次。"))
     username = serializers.CharField()
     role = serializers.CharField()
+    expires_at = serializers.DateTimeField()
 
 
 class TokenThrottle(AnonRateThrottle):
     scope = "token"
 
 
-class TokenObtainView(ObtainAuthToken):
-    """Exchange a username and password for an API token (用户名密码换取令牌)."""
+class TokenObtainView(GenericAPIView):
+    """Exchange a username and password for a personal API token (用户名密码换取令牌).
 
+    Each call issues a new token that expires after ``REGISTRY_PERSONAL_TOKEN_DAYS``;
+    machine clients get theirs from an administrator instead.
+    """
+
+    authentication_classes = []
+    permission_classes = []
     throttle_classes = [TokenThrottle]
+    serializer_class = AuthTokenSerializer
 
     @extend_schema(
         tags=["auth"],
@@ -38,5 +46,6 @@ class TokenObtainView(ObtainAuthToken):
         serializer = self.serializer_class(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
-        token = token_obtain(user=user)
-        return Response({"token": token.key, "username": user.username, "role": user.role}, status=status.HTTP_200_OK)
+        token, key = personal_token_create(user=user)
+        body = {"token": key, "username": user.username, "role": user.role, "expires_at": token.expires_at}
+        return Response(TokenResponseSerializer(body).data, status=status.HTTP_200_OK)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from assessments import area_exits as ax
 from assessments.area_exits import county_exit_apply, village_exit_propose
@@ -15,12 +16,15 @@ from assessments.models import CountyExitCase, ReductionPlan, VillageExitCase, V
 from assessments.plans import reduction_plan_create, reduction_plan_progress
 from registry.models import AuditEntry
 from tests.api.helpers import assert_error
-from tests.assessments.test_county_exit import sampled, setup_guidong
+from tests.assessments.test_county_exit import CHENZHOU, sampled, setup_guidong
 from tests.assessments.test_village_exit import CHECKLIST
 from tests.factories import make_village
 from tests.pages.test_area_exits import poverty_village
 from villages.services import village_status_set
 
+DAXI = "431129203000"
+SHAOYANG_COUNTY = "430523000000"
+YONGZHOU = "431100000000"
 VILLAGES = "/api/v1/village-exit-cases/"
 COUNTIES = "/api/v1/county-exit-cases/"
 PLANS = "/api/v1/plans/"
@@ -248,6 +252,78 @@ def test_list_progress_matches_the_service(api_for, guidong):
     assert listed["persons_exited"] == progress.persons_exited
     assert listed["villages_exited"] == progress.villages_exited
     assert listed["county_exit_year"] == progress.county_exit_year
+
+
+# Filters -----------------------------------------------------------------------------------------------
+
+
+def ids(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+def test_village_case_filters(api_for, users, divisions, proposed):
+    other = poverty_village(divisions, number=8, name="平地村")
+    noticed = village_exit_propose(actor=users["township_daxi"], village=other, year=2019, checklist=CHECKLIST)
+    noticed = ax.village_exit_transition(actor=users["township_daxi"], case=noticed, action="open_notice")
+    VillageExitCase.objects.filter(pk=proposed.pk).update(updated_at=timezone.now() - timedelta(days=30))
+    client = api_for("county_jianghua")
+    assert ids(client.get(VILLAGES, {"status": "in_notice"})) == [noticed.pk]
+    assert ids(client.get(VILLAGES, {"status": ["in_notice", "proposed"]})) == [proposed.pk, noticed.pk]
+    assert ids(client.get(VILLAGES, {"year": 2019})) == [proposed.pk, noticed.pk]
+    assert ids(client.get(VILLAGES, {"year": 2018})) == []
+    assert ids(client.get(VILLAGES, {"q": "平地"})) == [noticed.pk]
+    assert ids(client.get(VILLAGES, {"q": other.code[:11]})) == [proposed.pk, noticed.pk]
+    assert ids(client.get(VILLAGES, {"within": other.code})) == [noticed.pk]
+    assert ids(client.get(VILLAGES, {"within": DAXI})) == [proposed.pk, noticed.pk]
+    assert ids(api_for("province_hunan").get(VILLAGES, {"within": SHAOYANG_COUNTY})) == []
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    assert ids(client.get(VILLAGES, {"updated_since": since})) == [noticed.pk]
+
+
+def test_county_case_and_plan_filters(api_for, guidong, applied):
+    reduction_plan_create(
+        actor=guidong.people["county_guidong"], county=guidong.county, year=2017, persons_to_exit=4, villages_to_exit=1
+    )
+    plan = reduction_plan_create(
+        actor=guidong.people["county_guidong"], county=guidong.county, year=2018, persons_to_exit=2, villages_to_exit=0
+    )
+    client = api_for("province_hunan")
+    for params, expected in [
+        ({"status": "applied"}, [applied.pk]),
+        ({"status": "approved"}, []),
+        ({"year": 2017, "q": "桂东"}, [applied.pk]),
+        ({"q": "江华"}, []),
+        ({"within": CHENZHOU}, [applied.pk]),
+        ({"within": YONGZHOU}, []),
+        ({"updated_since": (timezone.now() + timedelta(hours=1)).isoformat()}, []),
+    ]:
+        assert ids(client.get(COUNTIES, params)) == expected, params
+    assert len(ids(client.get(PLANS, {"within": CHENZHOU, "q": "431027"}))) == 2
+    assert ids(client.get(PLANS, {"year": 2018})) == [plan.pk]
+    assert ids(client.get(PLANS, {"within": YONGZHOU})) == []
+    assert ids(client.get(PLANS, {"updated_since": (timezone.now() + timedelta(hours=1)).isoformat()})) == []
+
+
+@pytest.mark.parametrize("url", [VILLAGES, COUNTIES, PLANS])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"year": "abc"}, "year"),
+        ({"year": "99999"}, "year"),
+        ({"updated_since": "yesterday"}, "updated_since"),
+        ({"cursor": "abc"}, "cursor"),
+    ],
+)
+def test_bad_filter_values_are_a_structured_400(api_for, url, params, field):
+    error = assert_error(api_for("province_hunan").get(url, params), 400, "invalid")
+    assert field in error["fields"]
+
+
+@pytest.mark.parametrize("url", [VILLAGES, COUNTIES])
+def test_bad_status_is_a_structured_400(api_for, url):
+    error = assert_error(api_for("province_hunan").get(url, {"status": "bogus"}), 400, "invalid")
+    assert "status" in error["fields"]
 
 
 # Query counts ------------------------------------------------------------------------------------------

@@ -2,10 +2,9 @@
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from registry.models import AuditEntry
+from registry.models import ApiToken, AuditEntry
 from tests.api.helpers import assert_error
 from tests.conftest import DEMO_PASSWORD
 
@@ -21,22 +20,25 @@ def _fresh_throttle():
     cache.clear()
 
 
-def test_good_credentials_return_a_token(users):
+def test_good_credentials_return_a_personal_token_stored_only_as_a_digest(users):
     response = APIClient().post(TOKEN_URL, {"username": "api_hunan", "password": DEMO_PASSWORD}, format="json")
     assert response.status_code == 200
     body = response.json()
-    assert body["token"] == Token.objects.get(user=users["api_hunan"]).key
     assert (body["username"], body["role"]) == ("api_hunan", "api_client")
+    token = ApiToken.objects.get(prefix=body["token"].partition(".")[0])
+    assert (token.user, token.kind, token.can_see_pii) == (users["api_hunan"], ApiToken.Kind.PERSONAL, False)
+    assert token.expires_at is not None and body["expires_at"]
+    assert body["token"] not in str(list(ApiToken.objects.values()))
 
 
-def test_first_token_is_audited_and_the_same_token_comes_back(users):
-    Token.objects.filter(user=users["province_hunan"]).delete()
+def test_each_login_issues_a_new_audited_token(users):
     client = APIClient()
     first = client.post(TOKEN_URL, {"username": "province_hunan", "password": DEMO_PASSWORD}).json()["token"]
-    assert AuditEntry.objects.filter(action="token.create", object_id=str(users["province_hunan"].pk)).count() == 1
     second = client.post(TOKEN_URL, {"username": "province_hunan", "password": DEMO_PASSWORD}).json()["token"]
-    assert first == second
-    assert AuditEntry.objects.filter(action="token.create", object_id=str(users["province_hunan"].pk)).count() == 1
+    assert first != second
+    created = AuditEntry.objects.filter(action="api_token.create", actor=users["province_hunan"])
+    assert created.count() == 2
+    assert all("key_hash" not in entry.after for entry in created)
 
 
 @pytest.mark.parametrize(
@@ -71,8 +73,9 @@ def test_unauthenticated_request_is_a_structured_401(db):
 
 def test_bad_token_is_a_structured_401(db):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
-    assert_error(client.get(DIVISIONS_URL), 401, "authentication_failed")
+    for bad in ("0000000000000000000000000000000000000000", "abc.def", ".", "x" * 500):
+        client.credentials(HTTP_AUTHORIZATION=f"Token {bad}")
+        assert_error(client.get(DIVISIONS_URL), 401, "authentication_failed")
 
 
 def test_token_of_an_inactive_user_is_refused(users, api_for):

@@ -63,6 +63,10 @@ def test_every_api_path_is_in_the_schema(schema):
         "/api/v1/auth/token/",
         "/api/v1/divisions/",
         "/api/v1/divisions/{code}/",
+        "/api/v1/counties/",
+        "/api/v1/counties/{code}/",
+        "/api/v1/villages/",
+        "/api/v1/villages/{code}/",
         "/api/v1/work-teams/",
         "/api/v1/work-teams/{pk}/",
         "/api/v1/households/",
@@ -127,6 +131,30 @@ def test_schema_documents_filters_errors_and_auth(schema):
     assert {"tokenAuth": []} in list_op["security"]
     assert schema["components"]["securitySchemes"]["tokenAuth"]["in"] == "header"
     assert schema["paths"]["/api/v1/auth/token/"]["post"].get("security", []) in ([], [{}])
+
+
+@pytest.mark.parametrize(
+    ("path", "component", "status_field"),
+    [("/api/v1/counties/", "County", "county_status"), ("/api/v1/villages/", "Village", "village_status")],
+)
+def test_schema_documents_counties_and_villages(schema, path, component, status_field):
+    list_op = schema["paths"][path]["get"]
+    params = {p["name"]: p for p in list_op["parameters"]}
+    assert {"q", "within", "poverty", "deep_poverty", "exit_status", "exit_year", "cursor", "page_size"} <= set(params)
+    assert all(params[name].get("description") for name in ("q", "within", "poverty", "exit_status"))
+    for status in ("400", "401", "403"):
+        content = list_op["responses"][status]["content"]["application/json"]
+        assert content["schema"] == {"$ref": "#/components/schemas/Error"} and content["examples"]
+    assert list_op["responses"]["200"]["content"]["application/json"]["examples"]
+    detail = schema["paths"][f"{path}{{code}}/"]["get"]
+    assert detail["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{component}"
+    }
+    assert detail["responses"]["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    properties = schema["components"]["schemas"][component]["properties"]
+    assert {"code", "name", "parent", "level", status_field, "statistics", "incidence"} <= set(properties)
+    tallies = schema["components"]["schemas"]["AreaStatistics"]["properties"]
+    assert set(tallies) == {"registered", "poor", "exited", "returned", "removed", "natural_decrease"}
 
 
 class _Assets(HTMLParser):

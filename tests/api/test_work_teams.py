@@ -1,10 +1,11 @@
 """GET /api/v1/work-teams/: list, detail, filters and scoping."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from tests.api.helpers import assert_error
@@ -113,8 +114,30 @@ def test_filter_village_within_and_q(api_for, more_teams):
     assert len(villages(client.get(URL, {"q": "队员", "within": JIANGHUA, "page_size": 50}))) == 8
 
 
+def test_filter_updated_since_sees_a_change_of_the_roster(api_for, users, more_teams):
+    WorkTeam.objects.update(updated_at=timezone.make_aware(datetime(2019, 1, 1)))
+    client = api_for("admin")
+    since = (timezone.now() - timedelta(minutes=1)).isoformat()
+    assert villages(client.get(URL, {"updated_since": since})) == []
+    assert len(villages(client.get(URL, {"updated_since": "2019-01-01T00:00:00+08:00", "page_size": 50}))) == 10
+    team = team_of(LIAN)
+    kept = [{"id": m.pk, "name": m.name, "role": m.role} for m in team.members.order_by("id")]
+    services.work_team_set_members(
+        actor=users["county_jianghua"], team=team, members=[*kept, {"name": "新队员", "role": "member"}]
+    )
+    services.work_team_update(actor=users["county_shaoyang"], team=team_of(SHETIAN), dispatching_unit="邵阳县委宣传部")
+    assert villages(client.get(URL, {"updated_since": since})) == [LIAN, SHETIAN]
+    assert villages(client.get(URL, {"updated_since": since, "within": JIANGHUA})) == [LIAN]
+
+
 @pytest.mark.parametrize(
-    ("params", "status"), [({"status": "bogus"}, 400), ({"cursor": "abc"}, 400), ({"cursor": "bz14"}, 400)]
+    ("params", "status"),
+    [
+        ({"status": "bogus"}, 400),
+        ({"updated_since": "yesterday"}, 400),
+        ({"cursor": "abc"}, 400),
+        ({"cursor": "bz14"}, 400),
+    ],
 )
 def test_bad_filter_input_is_a_structured_4xx(api_for, params, status):
     assert_error(api_for("admin").get(URL, params), status)

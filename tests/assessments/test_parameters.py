@@ -3,14 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assessments.choices import ParameterKey
 from assessments.parameters import (
     PARAMETER_SCOPE,
     incidence_threshold,
+    incidence_thresholds,
     monitoring_threshold,
     notice_days,
     parameter_set,
+    parameters_in_force,
     poverty_line,
 )
 from registry.errors import ApplicationError
@@ -71,3 +75,28 @@ def test_setting_the_same_value_writes_nothing(users):
         actor=users["admin"], key=ParameterKey.POVERTY_LINE, year=2018, value="3535", note="国家扶贫标准（现价）"
     )
     assert AuditEntry.objects.count() == count
+
+
+def test_values_of_many_pairs_are_read_in_one_query_and_agree_with_one_by_one(users):
+    parameter_set(
+        actor=users["province_hunan"], key=ParameterKey.INCIDENCE_THRESHOLD, qualifier="west",
+        scope_code=HUNAN, value="2.5",
+    )  # fmt: skip
+    pairs = [(region, code) for region in ("central_east", "west") for code in (LIAN, "371702000000", "")]
+    with CaptureQueriesContext(connection) as queries:
+        thresholds = incidence_thresholds(pairs)
+    assert len(queries) == 1
+    assert thresholds == {(region, code): incidence_threshold(region, code) for region, code in pairs}
+    assert thresholds[("west", LIAN)] == Decimal("2.5") and thresholds[("west", "")] == Decimal("3")
+
+
+def test_values_of_many_pairs_prefer_the_year_and_refuse_what_is_missing(users):
+    parameter_set(
+        actor=users["province_hunan"], key=ParameterKey.POVERTY_LINE, year=2018, scope_code=HUNAN, value="3600"
+    )
+    lines = parameters_in_force(ParameterKey.POVERTY_LINE, [("", LIAN), ("", "371702000000")], year=2018)
+    assert lines == {("", LIAN): "3600", ("", "371702000000"): "3535"}
+    assert parameters_in_force(ParameterKey.POVERTY_LINE, []) == {}
+    with pytest.raises(ApplicationError) as info:
+        parameters_in_force(ParameterKey.POVERTY_LINE, [("", LIAN)], year=2009)
+    assert info.value.code == "parameter_missing"

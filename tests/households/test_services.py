@@ -1,6 +1,6 @@
 """Household and member services: validation, database invariants, edits, membership, helpers."""
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -195,6 +195,15 @@ def test_member_update_rechecks_the_id_number(users, divisions):
     assert Member.objects.get(pk=child.pk).student_status == "primary"
     with pytest.raises(ApplicationError):
         member_update(actor=users["team_lian"], member=child, changes={"relationship": "head"})
+
+
+def test_member_update_marks_the_household_updated(users, divisions):
+    """Households nest their members, so a sync by updated_since must see a member's edit."""
+    household = make_applied(village=divisions[LIAN])
+    Household.objects.filter(pk=household.pk).update(updated_at=datetime(2019, 1, 1, tzinfo=timezone.utc))
+    child = household.members.exclude(relationship="head").first()
+    member_update(actor=users["team_lian"], member=child, changes={"student_status": "primary"})
+    assert Household.objects.get(pk=household.pk).updated_at > datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
 # Membership events -------------------------------------------------------------------------

@@ -152,6 +152,22 @@ def test_the_village_list_runs_a_constant_number_of_queries(client_for, users, d
     assert counts[0] == counts[-1]
 
 
+def test_the_village_list_filters_with_the_api_filterset_and_ignores_odd_values(client_for, users, divisions, proposed):
+    other = poverty_village(divisions, number=8, name="平地村")
+    case = village_exit_propose(actor=users["township_daxi"], village=other, year=2019, checklist=CHECKLIST)
+    ax.village_exit_transition(actor=users["township_daxi"], case=case, action="open_notice")
+    client = client_for("county_jianghua")
+    html = client.get("/assessments/village-exits/", {"status": "in_notice"}).content.decode()
+    assert "平地村" in html and "石枧村" not in html
+    html = client.get("/assessments/village-exits/", {"q": "石枧", "year": "2019"}).content.decode()
+    assert "石枧村" in html and "平地村" not in html
+    for odd in ({"status": "bogus"}, {"year": "abc"}, {"year": "99999"}, {"within": "x"}):
+        response = client.get("/assessments/village-exits/", odd)
+        assert response.status_code == 200, odd
+    html = client.get("/assessments/village-exits/", {"status": "bogus", "year": "abc"}).content.decode()
+    assert "平地村" in html and "石枧村" in html
+
+
 # County exit -------------------------------------------------------------------------------------------
 
 
@@ -252,3 +268,16 @@ def test_the_plan_list_runs_a_constant_number_of_queries(client_for, guidong):
             assert client.get("/assessments/plans/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[-1]
+
+
+def test_the_plan_list_filters_by_year(client_for, guidong):
+    for year in (2017, 2018):
+        reduction_plan_create(
+            actor=guidong.people["county_guidong"], county=guidong.county, year=year, persons_to_exit=year - 2000,
+            villages_to_exit=0,
+        )  # fmt: skip
+    client = client_for("province_hunan")
+    html = client.get("/assessments/plans/", {"year": "2018"}).content.decode()
+    assert "0 / 18" in html and "0 / 17" not in html
+    html = client.get("/assessments/plans/", {"year": "later"}).content.decode()
+    assert "0 / 18" in html and "0 / 17" in html

@@ -92,7 +92,7 @@ def test_incidence_of_many_divisions_takes_a_fixed_number_of_queries(divisions):
         selectors.poverty_incidence_for(counties[:2] + west)
     with CaptureQueriesContext(connection) as many:
         selectors.poverty_incidence_for(counties)
-    assert len(many) == len(few) <= 5  # poor persons, populations, counties, one threshold per region class
+    assert len(many) == len(few) <= 4  # poor persons, populations, counties, the thresholds
 
 
 def test_ancestors_stop_at_the_users_jurisdiction(users, divisions):

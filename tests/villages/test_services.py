@@ -1,8 +1,9 @@
 """Rules of geography, work teams and helpers, each with the refusal it must give."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from django.utils import timezone
 
 from households.choices import HouseholdStatus
 from registry.errors import OUT_OF_JURISDICTION, PERMISSION_DENIED, ApplicationError
@@ -252,6 +253,19 @@ def test_set_members_keeps_leavers_as_inactive_rows(users, divisions):
         team=team,
         members=keep[:2],
     )
+
+
+def test_a_changed_roster_marks_the_team_updated_and_an_unchanged_one_does_not(users):
+    old = timezone.make_aware(datetime(2019, 1, 1))
+    WorkTeam.objects.filter(village_id=LIAN).update(updated_at=old)
+    team = WorkTeam.objects.get(village_id=LIAN)
+    same = [{"id": m.pk, "name": m.name, "role": m.role, "title": m.title, "unit": m.unit} for m in team.members.all()]
+    services.work_team_set_members(actor=users["county_jianghua"], team=team, members=same)
+    assert WorkTeam.objects.get(pk=team.pk).updated_at == old
+    services.work_team_set_members(
+        actor=users["county_jianghua"], team=team, members=[*same, {"name": "新来的", "role": TeamRole.MEMBER}]
+    )
+    assert WorkTeam.objects.get(pk=team.pk).updated_at > old
 
 
 # Helpers -----------------------------------------------------------------------------

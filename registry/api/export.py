@@ -1,0 +1,260 @@
+"""Bulk export of households with their members (全量导出), streamed from one snapshot.
+
+``GET /api/v1/export/households.ndjson`` (one household per line, members nested) and
+``GET /api/v1/export/households.csv`` (one line per member, household columns first)
+stream the caller's whole jurisdiction in constant memory: households are read in
+primary-key chunks inside one repeatable-read transaction, so the file is one consistent
+snapshot however long it takes, and the ``X-Changes-Cursor`` header is the change-feed
+cursor of that snapshot — follow ``/api/v1/changes/?after=<it>`` to stay current. Each
+household looks exactly as in ``/api/v1/households/`` (masking included). ``gzip`` is
+used when the request accepts it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterator
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.views import APIView
+
+from households.api.serializers import HouseholdSerializer, MemberSerializer
+from households.api.views import HOUSEHOLD_FILTERS, HouseholdViewSet
+from households.models import Household
+from registry.api.errors import ErrorSerializer
+from registry.feed import feed_available, head_cursor
+from registry.scoping import scope_queryset
+from registry.tabular import safe_cell
+
+#: Households read (and rendered) per query: bounded memory whatever the jurisdiction's size.
+CHUNK_SIZE = 500
+#: Bytes gathered before a piece is sent (fewer, larger writes to the socket).
+FLUSH_BYTES = 256 * 1024
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def household_columns() -> list[str]:
+    return [name for name in HouseholdSerializer().fields if name != "members"]
+
+
+def member_columns() -> list[str]:
+    return [f"member_{name}" for name in MemberSerializer().fields]
+
+
+class SnapshotExport:
+    """An iterable of bytes read from one repeatable-read snapshot; closing it ends the snapshot.
+
+    The snapshot opens in :meth:`open` (inside the view, so the cursor can go in a header)
+    and closes when the response is closed, whether the client read everything or not.
+    """
+
+    def __init__(self, request, *, fmt: str, gzip: bool):
+        self.request = request
+        self.fmt = fmt
+        self.gzip = gzip
+        self._atomic = None
+        self.cursor = None
+
+    def open(self):
+        outer = connection.in_atomic_block
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        if feed_available() and not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        self.cursor = head_cursor()
+        return self
+
+    def close(self, error: BaseException | None = None):
+        """End the snapshot (rolled back: it only read); idempotent."""
+        if self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            if error is None:
+                atomic.__exit__(None, None, None)
+            else:
+                atomic.__exit__(type(error), error, error.__traceback__)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            pieces = self._ndjson() if self.fmt == "ndjson" else self._csv()
+            yield from (self._gzipped(pieces) if self.gzip else self._batched(pieces))
+        except BaseException as error:  # a failed query, or the client went away (GeneratorExit)
+            self.close(error)
+            raise
+        self.close()
+
+    # Reading ------------------------------------------------------------------------------
+
+    def households(self) -> Iterator[dict]:
+        """Yield the households of the caller's (filtered) list, rendered, in id order."""
+        view = HouseholdViewSet(request=self.request, format_kwarg=None, kwargs={}, action="list")
+        queryset = view.filter_queryset(view.get_queryset()).order_by("pk")
+        # The ids of a chunk come from a plain index range scan; the annotated query (head's
+        # name, member count) then runs for those ids only, never over the whole table.
+        ids = view.filter_queryset(scope_queryset(Household.objects.all(), self.request.user)).order_by("pk")
+        last = 0
+        while True:
+            chunk_ids = list(ids.filter(pk__gt=last).values_list("pk", flat=True)[:CHUNK_SIZE])
+            if not chunk_ids:
+                return
+            chunk = list(queryset.filter(pk__in=chunk_ids))
+            yield from view.get_serializer(chunk, many=True).data
+            last = chunk_ids[-1]
+
+    # Formats ------------------------------------------------------------------------------
+
+    def _ndjson(self) -> Iterator[str]:
+        encoder = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
+        for household in self.households():
+            yield encoder.encode(household) + "\n"
+
+    def _csv(self) -> Iterator[str]:
+        household_names = household_columns()
+        member_names = [name.removeprefix("member_") for name in member_columns()]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([*household_names, *member_columns()])
+        for household in self.households():
+            head = [_cell(household.get(name)) for name in household_names]
+            for member in household["members"]:
+                writer.writerow([*head, *(_cell(member.get(name)) for name in member_names)])
+            if buffer.tell() > FLUSH_BYTES:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    # Encoding -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _batched(pieces: Iterator[str]) -> Iterator[bytes]:
+        batch, size = [], 0
+        for piece in pieces:
+            batch.append(piece)
+            size += len(piece)
+            if size >= FLUSH_BYTES:
+                yield "".join(batch).encode()
+                batch, size = [], 0
+        if batch:
+            yield "".join(batch).encode()
+
+    @classmethod
+    def _gzipped(cls, pieces: Iterator[str]) -> Iterator[bytes]:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip header
+        for data in cls._batched(pieces):
+            compressed = compressor.compress(data)
+            if compressed:
+                yield compressed
+        yield compressor.flush()
+
+
+def _cell(value) -> str:
+    """Return ``value`` as CSV text: nested values as JSON, text safe from spreadsheet formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+    text = str(value)
+    return text if _NUMBER.match(text) else safe_cell(text)
+
+
+def _accepts_gzip(request) -> bool:
+    accepted = request.headers.get("Accept-Encoding", "")
+    for part in accepted.split(","):
+        name, _sep, params = part.strip().partition(";")
+        if name.strip().lower() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+CONTENT_TYPES = {"ndjson": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+
+EXPORT_HEADERS = [
+    OpenApiParameter(
+        "X-Changes-Cursor",
+        str,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="Change-feed cursor of the snapshot: continue with /api/v1/changes/?after=<this>.",
+    ),
+]
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """Answer errors in JSON whatever ``Accept`` asks for (the export itself is not rendered by DRF)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class HouseholdExportView(APIView):
+    """Every household of the caller's jurisdiction with its members, streamed (全量导出)."""
+
+    fmt = "ndjson"
+    content_negotiation_class = FirstRendererNegotiation
+
+    @extend_schema(
+        tags=["sync"],
+        summary="Bulk export of households with members",
+        description=(
+            "Streams every household the caller may see (optionally narrowed with the household list's "
+            "filters), in id order, from one consistent snapshot; NDJSON has one household per line with "
+            "its members nested, CSV one line per member with the household's columns first. The "
+            "`X-Changes-Cursor` header is the change-feed cursor of that snapshot. Send "
+            "`Accept-Encoding: gzip` for a compressed stream."
+        ),
+        parameters=[p for p in HOUSEHOLD_FILTERS if p.name not in ("page_size", "cursor")],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="One JSON household (as in /api/v1/households/) per line.",
+                examples=[
+                    OpenApiExample(
+                        "NDJSON",
+                        value='{"id":5,"registry_number":"4311292032010005","status":"registered","members":[…]}\n',
+                    )
+                ],
+            ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One line per member."),
+            (400, "application/json"): ErrorSerializer,
+            (401, "application/json"): ErrorSerializer,
+            (403, "application/json"): ErrorSerializer,
+            (429, "application/json"): ErrorSerializer,
+        },
+    )
+    def get(self, request):
+        # Filters are checked before the stream starts, so bad input is a clean 400.
+        view = HouseholdViewSet(request=request, format_kwarg=None, kwargs={}, action="list")
+        view.filter_queryset(view.get_queryset())
+        gzip = _accepts_gzip(request)
+        export = SnapshotExport(request, fmt=self.fmt, gzip=gzip).open()
+        response = StreamingHttpResponse(export, content_type=CONTENT_TYPES[self.fmt])
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="households-{stamp}.{self.fmt}"'
+        response["X-Changes-Cursor"] = str(export.cursor)
+        response["Cache-Control"] = "no-store"
+        response["Vary"] = "Accept-Encoding, Authorization, Cookie"
+        if gzip:
+            response["Content-Encoding"] = "gzip"
+        return response
+
+
+class HouseholdCsvExportView(HouseholdExportView):
+    fmt = "csv"
