@@ -28,8 +28,9 @@ from assessments.models import (
     VillageExitCase,
 )
 from households.choices import MemberStatus
-from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, UTCIsoDateTimeFilter, normalise_id_query
+from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, normalise_id_query
 from households.models import Member
+from registry.filters import UTCIsoDateTimeFilter
 from villages.filtersets import division_search_q, within_division
 
 

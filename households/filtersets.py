@@ -1,44 +1,19 @@
 """Filters of households and members, shared by pages, API and exports."""
 
 import re
-from datetime import timezone
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import IsoDateTimeField
 
 from households.choices import Attribute, Cause, HouseholdStatus, IdentificationStep, MemberStatus
 from households.models import Household, Member
+from registry.filters import UTCIsoDateTimeFilter
 from villages.filtersets import YEAR_BOUNDS, within_division
 
 #: Bounds that keep out-of-range numbers a form error on every database (never an overflow).
 ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
 ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
-
-
-class UTCIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time, returned in UTC.
-
-    Any offset ISO 8601 allows is accepted (PostgreSQL refuses one beyond ±15:59), and a
-    time whose UTC falls outside the years 1–9999 is a form error, never an overflow.
-    """
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is None:
-            return None
-        try:
-            return value.astimezone(timezone.utc)
-        except OverflowError:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO 8601 date-time filter compared in UTC (see :class:`UTCIsoDateTimeField`)."""
-
-    field_class = UTCIsoDateTimeField
 
 
 def normalise_id_query(value: str) -> str:
