@@ -30,6 +30,7 @@ from assessments.models import (
 from households.choices import MemberStatus
 from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, normalise_id_query
 from households.models import Member
+from registry.filters import UTCIsoDateTimeFilter
 from villages.filtersets import division_search_q, within_division
 
 
@@ -63,7 +64,7 @@ UPDATED_SINCE = _("更新时间起")
 
 
 def _updated_since(field="updated_at", label=UPDATED_SINCE):
-    return django_filters.IsoDateTimeFilter(field_name=field, lookup_expr="gte", label=label)
+    return UTCIsoDateTimeFilter(field_name=field, lookup_expr="gte", label=label)
 
 
 class AssessmentFilterSet(HouseholdRowFilterSet):

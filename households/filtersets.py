@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from households.choices import Attribute, Cause, HouseholdStatus, IdentificationStep, MemberStatus
 from households.models import Household, Member
+from registry.filters import UTCIsoDateTimeFilter
 from villages.filtersets import YEAR_BOUNDS, within_division
 
 #: Bounds that keep out-of-range numbers a form error on every database (never an overflow).
@@ -34,7 +35,7 @@ class HouseholdFilterSet(django_filters.FilterSet):
     attribute = django_filters.ChoiceFilter(choices=Attribute.choices, label=_("贫困户属性"))
     cause = django_filters.ChoiceFilter(field_name="main_cause", choices=Cause.choices, label=_("主要致贫原因"))
     year = django_filters.NumberFilter(field_name="identified_year", label=_("识别年度"), **YEAR_BOUNDS)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
+    updated_since = UTCIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
 
     class Meta:
         model = Household
@@ -64,7 +65,7 @@ class MemberFilterSet(django_filters.FilterSet):
     household_status = django_filters.MultipleChoiceFilter(
         field_name="household__status", choices=HouseholdStatus.choices, label=_("户状态"), distinct=False
     )
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
+    updated_since = UTCIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte", label=_("更新时间起"))
 
     class Meta:
         model = Member

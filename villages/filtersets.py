@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from registry.filters import UTCIsoDateTimeFilter
 from registry.scoping import prefix_q
 from villages.choices import (
     LEVEL_PREFIX_LENGTH,
@@ -143,7 +144,7 @@ class WorkTeamFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=WorkTeamStatus.choices, label=_("状态"))
     village = django_filters.CharFilter(field_name="village_id", label=_("村代码"))
     within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UTCIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label=_("更新时间起（含队员变动）")
     )
 

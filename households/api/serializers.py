@@ -112,6 +112,16 @@ class MaskedField(serializers.CharField):
         return mask_id(value)
 
 
+def blank_choice(model, name: str) -> serializers.ChoiceField:
+    """Return a read-only choice field for a model field that may be left blank.
+
+    A ModelSerializer drops ``allow_blank`` from its read-only fields, so the schema would
+    leave ``""`` out of the enum although the API returns it for an unfilled field.
+    """
+    field = model._meta.get_field(name)
+    return serializers.ChoiceField(choices=field.choices, allow_blank=True, read_only=True, label=field.verbose_name)
+
+
 class HelperBriefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -127,9 +137,11 @@ class MemberSerializer(serializers.ModelSerializer):
     sex_display = ChoiceLabelField(source="sex")
     ethnicity_display = ChoiceLabelField(source="ethnicity")
     relationship_display = ChoiceLabelField(source="relationship")
+    education = blank_choice(Member, "education")
     education_display = ChoiceLabelField(source="education")
     student_status_display = ChoiceLabelField(source="student_status")
     disability_certificate = MaskedField(help_text=_("残疾证号（常含身份证号，脱敏）"))
+    labour_ability = blank_choice(Member, "labour_ability")
     labour_ability_display = ChoiceLabelField(source="labour_ability")
     migrant_work_display = ChoiceLabelField(source="migrant_work")
     status = SharedEnumField(MemberStatus, read_only=True)
@@ -215,7 +227,9 @@ class HouseholdSerializer(serializers.ModelSerializer):
     main_cause_display = ChoiceLabelField(source="main_cause")
     other_causes = serializers.ListField(child=SharedEnumField(Cause), read_only=True)
     other_causes_display = serializers.SerializerMethodField()
+    housing_structure = blank_choice(Household, "housing_structure")
     housing_structure_display = ChoiceLabelField(source="housing_structure")
+    housing_grade = blank_choice(Household, "housing_grade")
     housing_grade_display = ChoiceLabelField(source="housing_grade")
     phone = MaskedField(help_text=_("联系电话（脱敏）"))
     helper = HelperBriefSerializer(read_only=True, allow_null=True)

@@ -15,13 +15,20 @@ from households import errors
 from households.choices import HouseholdStatus, IdentificationStep, ObjectionOutcome
 from households.idnumber import ID_BAD_CHECK_DIGIT
 from households.models import Household, Member, Objection, StatusChange
-from households.services import household_pair_helper, objection_raise
+from households.services import household_apply, household_pair_helper, objection_raise
 from households.workflow import TRANSITIONS
 from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.errors import FOUR_EYES_VIOLATION, PERMISSION_DENIED
 from registry.models import AuditEntry
-from tests.api.helpers import assert_error, assert_nothing_unmasked, body
-from tests.factories import IDENTIFICATION_PATH, advance, make_applied, make_household, member_data
+from tests.api.helpers import assert_documented, assert_error, assert_nothing_unmasked, body
+from tests.factories import (
+    IDENTIFICATION_PATH,
+    advance,
+    household_data,
+    make_applied,
+    make_household,
+    member_data,
+)
 from villages import services as village_services
 from villages.models import Helper
 
@@ -173,6 +180,27 @@ def test_detail_has_history_objections_and_events(api_for, users, applied):
     assert len(detail["members"]) == 3
 
 
+def test_unfilled_choices_are_blank_and_documented_as_such(api_for, divisions):
+    """Housing structure and grade, education and labour ability may be left empty: the API
+    returns "" for them and the schema allows it."""
+    household = household_apply(
+        actor=None,
+        village=divisions[LIAN],
+        household=household_data(housing_structure="", housing_grade=""),
+        members=[member_data(education="", labour_ability="")],
+    )
+    client = api_for("county_jianghua")
+    response = client.get(url(household))
+    data = body(response)
+    assert (data["housing_structure"], data["housing_grade"]) == ("", "")
+    assert {(m["education"], m["labour_ability"]) for m in data["members"]} == {("", "")}
+    assert_documented(response, "/api/v1/households/{id}/")
+    assert_documented(client.get(URL), "/api/v1/households/")
+    response = client.get("/api/v1/members/", {"household": household.pk})
+    assert {(m["education"], m["labour_ability"]) for m in body(response)["results"]} == {("", "")}
+    assert_documented(response, "/api/v1/members/")
+
+
 @pytest.mark.parametrize("path", ["abc", "999999999", "99999999999999999999", "1.5", "-1"])
 def test_unknown_household_is_a_structured_404(api_for, path):
     assert_error(api_for("admin").get(f"{URL}{path}/"), 404, "not_found")
@@ -283,6 +311,16 @@ def test_bad_filter_is_a_structured_400(api_for, params):
 )
 def test_odd_filter_values_never_fail(api_for, params):
     assert api_for("admin").get(URL, params).status_code == 200
+
+
+def test_updated_since_takes_any_offset_and_never_overflows(api_for, applied):
+    """PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 allows: the filter compares in UTC."""
+    client = api_for("admin")
+    assert applied.registry_number in registry_numbers(client.get(URL, {"updated_since": "2000-01-01T00:00:00-16:06"}))
+    assert registry_numbers(client.get(URL, {"updated_since": "3853-11-13T18:11:58+23:59"})) == []
+    # Later than the year 9999 in UTC: bad input.
+    error = assert_error(client.get(URL, {"updated_since": "9999-12-31T23:59:59-01:00"}), 400, "invalid")
+    assert list(error["fields"]) == ["updated_since"]
 
 
 # Scoping -------------------------------------------------------------------------------

@@ -195,6 +195,15 @@ def test_four_eyes_at_the_county_step(api_for, users, flag):
 # Query counts --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [("3853-11-13T18:11:58-16:06", 200), ("2000-01-01T00:00:00+23:59", 200), ("9999-12-31T23:59:59-01:00", 400)],
+)
+def test_updated_since_with_any_offset_is_never_a_server_error(api_for, since, status):
+    """PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 allows: the filter compares in UTC."""
+    assert api_for("admin").get(URL, {"updated_since": since}).status_code == status
+
+
 def test_list_query_count_does_not_grow_with_the_page(api_for, users, divisions, transition):
     client = api_for("county_jianghua")
 

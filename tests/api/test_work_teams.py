@@ -148,6 +148,15 @@ def test_odd_filter_values_never_fail(api_for, params):
     assert api_for("admin").get(URL, params).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [("3853-11-13T18:11:58-16:06", 200), ("2000-01-01T00:00:00+23:59", 200), ("9999-12-31T23:59:59-01:00", 400)],
+)
+def test_updated_since_with_any_offset_is_never_a_server_error(api_for, since, status):
+    """PostgreSQL refuses UTC offsets beyond ±15:59, which ISO 8601 allows: the filter compares in UTC."""
+    assert api_for("admin").get(URL, {"updated_since": since}).status_code == status
+
+
 @pytest.mark.parametrize("path", ["abc", "999999", "1.5"])
 def test_unknown_team_is_a_structured_404(api_for, path):
     assert_error(api_for("admin").get(f"{URL}{path}/"), 404, "not_found")
