@@ -339,9 +339,7 @@ def test_withdraw_from_a_village_that_has_not_exited_is_refused(client_for):
 
 
 def test_withdraw_after_the_village_exited(client_for, users, divisions):
-    services.village_exit_record(
-        actor=None, village=divisions[SHETIAN], year=2020
-    )
+    services.village_exit_record(actor=None, village=divisions[SHETIAN], year=2020)
     team = team_of(SHETIAN)
     response = withdraw(client_for("county_shaoyang"), team)
     assert "已撤出 1 支工作队。" in messages_of(response)
@@ -356,9 +354,7 @@ def test_withdraw_after_the_village_exited(client_for, users, divisions):
 
 
 def test_county_cannot_withdraw_another_countys_team(client_for, divisions):
-    services.village_exit_record(
-        actor=None, village=divisions[SHETIAN], year=2020
-    )
+    services.village_exit_record(actor=None, village=divisions[SHETIAN], year=2020)
     team = team_of(SHETIAN)
     withdraw(client_for("county_jianghua"), team)
     team.refresh_from_db()
