@@ -3,7 +3,7 @@
 Runs against a scratch PostgreSQL database (``BENCH_DATABASE_URL``, default
 ``postgres://postgres@127.0.0.1:5432/registry_bench``), which it drops and recreates.
 
-    python -m bench.run [--members 330000]
+    python -m bench.run [--members 350000]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def bench_export(url: str, households: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--members", type=int, default=330_000, help="members to import (about 100,000 households)")
+    parser.add_argument("--members", type=int, default=350_000, help="members to import (about 100,000 households)")
     args = parser.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     recreate_database(url)
