@@ -41,6 +41,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def demo(transactional_db):
+    """Load the demo data and the default parameters for a test that really commits.
+
+    Such a test (``transactional_db``: a live server, another process, the change feed)
+    ends with a flush that empties every table, the rows the migrations seeded included.
+    """
+    from assessments.parameters import seed_defaults
+
+    seed_defaults()
+    load_demo(password=DEMO_PASSWORD)
+
+
+@pytest.fixture
 def users(db):
     """Return the demo users by username."""
     return {u.username: u for u in User.objects.all()}
@@ -77,14 +90,13 @@ def api_for(db):
     def make(username: str) -> APIClient:
         from registry.models import ApiToken
         from registry.tokens import api_token_create
+        from tests.api.helpers import token_client
 
-        client = APIClient()
         user = User.objects.get(username=username)
         token, key = api_token_create(actor=None, user=user, name="test", kind=ApiToken.Kind.PERSONAL, can_write=True)
         # As if already used: the first request then writes no "last used" row, which
         # keeps the query counts the tests compare equal from the first request on.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        return client
+        return token_client(key)
 
     return make

@@ -20,7 +20,6 @@ import zlib
 from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -32,7 +31,7 @@ from households.api.serializers import HouseholdSerializer, MemberSerializer
 from households.api.views import HOUSEHOLD_FILTERS, HouseholdViewSet
 from households.models import Household
 from registry.api.errors import ErrorSerializer
-from registry.feed import feed_available, head_cursor
+from registry.feed import head_cursor, snapshot
 from registry.scoping import scope_queryset
 from registry.tabular import safe_cell
 
@@ -62,27 +61,23 @@ class SnapshotExport:
         self.request = request
         self.fmt = fmt
         self.gzip = gzip
-        self._atomic = None
+        self._snapshot = None
         self.cursor = None
 
     def open(self):
-        outer = connection.in_atomic_block
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
-        if feed_available() and not outer:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        self._snapshot = snapshot()
+        self._snapshot.__enter__()
         self.cursor = head_cursor()
         return self
 
     def close(self, error: BaseException | None = None):
-        """End the snapshot (rolled back: it only read); idempotent."""
-        if self._atomic is not None:
-            atomic, self._atomic = self._atomic, None
+        """End the snapshot (with the error that ended the stream, if any); idempotent."""
+        if self._snapshot is not None:
+            current, self._snapshot = self._snapshot, None
             if error is None:
-                atomic.__exit__(None, None, None)
+                current.__exit__(None, None, None)
             else:
-                atomic.__exit__(type(error), error, error.__traceback__)
+                current.__exit__(type(error), error, error.__traceback__)
 
     def __iter__(self) -> Iterator[bytes]:
         try:

@@ -73,3 +73,12 @@ def _nullable_references(node):
     if node.get("nullable") is True and "type" not in node:
         return {"anyOf": [{key: value for key, value in node.items() if key != "nullable"}, {"enum": [None]}]}
     return node
+
+
+def token_client(key: str):
+    """Return an API client that sends the token ``key``."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client

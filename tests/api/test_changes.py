@@ -22,22 +22,12 @@ from households.models import Household, Member
 from households.services import household_update
 from registry.demo import JIANGHUA, LIAN, SHETIAN
 from registry.models import Change, ChangeCommit
-from tests.api.helpers import assert_error, assert_nothing_unmasked
+from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client
 from tests.factories import make_applied
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 URL = "/api/v1/changes/"
-
-
-@pytest.fixture
-def demo(transactional_db):
-    from assessments.parameters import seed_defaults
-    from registry.demo import load_demo
-    from tests.conftest import DEMO_PASSWORD
-
-    seed_defaults()
-    load_demo(password=DEMO_PASSWORD)
 
 
 @pytest.fixture
@@ -55,9 +45,7 @@ def token_for(demo):
             division=Division.objects.get(pk=division) if division else None,
         )
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.created_at)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        return client
+        return token_client(key)
 
     return make
 
@@ -394,8 +382,7 @@ def test_a_jianghua_machine_token_sees_nothing_of_shaoyang_anywhere(demo):
     out = StringIO()
     command = ["create_api_token", "--client", "江华县对接系统", "--division", JIANGHUA]
     call_command(*command, stdout=out, stderr=StringIO())
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
+    client = token_client(out.getvalue().strip())
     _s, cursor = read_all(client)
     ours = make_applied(village=lian())
     theirs = make_applied(village=lian(SHETIAN))

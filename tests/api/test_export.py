@@ -16,7 +16,7 @@ from registry.api import export
 from registry.demo import JIANGHUA, LIAN, SHETIAN
 from registry.feed import Cursor
 from registry.tokens import api_token_create
-from tests.api.helpers import assert_error, assert_nothing_unmasked
+from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client
 from tests.factories import make_household
 
 NDJSON = "/api/v1/export/households.ndjson"
@@ -91,11 +91,7 @@ def test_identifiers_masked_unless_the_token_has_the_pii_scope(api_for, users, d
     _t, key = api_token_create(
         actor=None, user=users["api_hunan"], name="pii", division=divisions[JIANGHUA], can_see_pii=True
     )
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    rows = ndjson(client.get(NDJSON))
+    rows = ndjson(token_client(key).get(NDJSON))
     numbers = {m["id_number"] for r in rows for m in r["members"]}
     assert {m.id_number for h in households["jianghua"] for m in h.members.all()} <= numbers
 

@@ -216,14 +216,8 @@ def server_url(transactional_db):
 
 
 @pytest.fixture
-def records(transactional_db):
+def records(demo):
     """The demo data, the default parameters and a record behind every ``{id}`` (committed)."""
-    from assessments.parameters import seed_defaults
-    from registry.demo import load_demo
-    from tests.conftest import DEMO_PASSWORD
-
-    seed_defaults()
-    load_demo(password=DEMO_PASSWORD)
     return build_records()
 
 

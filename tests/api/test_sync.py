@@ -30,16 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LISTS = {"member": "/api/v1/members/", "assessment": "/api/v1/assessments/", "exit_case": "/api/v1/exit-cases/"}
 
 
-@pytest.fixture
-def demo(transactional_db):
-    from assessments.parameters import seed_defaults
-    from registry.demo import load_demo
-    from tests.conftest import DEMO_PASSWORD
-
-    seed_defaults()
-    load_demo(password=DEMO_PASSWORD)
-
-
 class Client:
     """A provincial system's client: nothing but HTTP and JSON."""
 

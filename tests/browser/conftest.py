@@ -51,18 +51,6 @@ def browser():
 
 
 @pytest.fixture
-def demo(transactional_db):
-    """Load the demo data and the default parameters (a transactional test's flush removes
-    the rows the migrations seeded)."""
-    from assessments.parameters import seed_defaults
-    from registry.demo import load_demo
-    from tests.conftest import DEMO_PASSWORD
-
-    seed_defaults()
-    load_demo(password=DEMO_PASSWORD)
-
-
-@pytest.fixture
 def open_as(browser, live_server, demo):
     """Return a function giving a logged-in page for a demo user, at a width (phone by default)."""
     from tests.conftest import DEMO_PASSWORD

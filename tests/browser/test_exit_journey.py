@@ -18,20 +18,6 @@ YEAR = 2020  # the national line is 4,000 yuan
 STARTED = date.today() - timedelta(days=20)  # steps dated so the 7-day notice has ended
 
 
-def restore_default_parameters() -> None:
-    """Put back the national default parameters if a live-server test's flush removed them.
-
-    They are seeded by a data migration, which ``flush`` (the teardown of every
-    ``transactional_db`` test) wipes, and ``load_demo`` does not reload them.
-    """
-    from assessments.models import Parameter
-    from assessments.parameters import DEFAULTS, parameter_set
-
-    for key, qualifier, value, note in DEFAULTS:
-        if not Parameter.objects.filter(key=key, qualifier=qualifier, year=0, scope_code="").exists():
-            parameter_set(actor=None, key=key, qualifier=qualifier, value=value, note=note)
-
-
 def snap(page, name: str) -> None:
     """Shoot the page with nothing focused: after a full-page screenshot, Chromium scrolls a
     still-focused input back into view on the next mouse-down, so the click would miss."""
@@ -59,7 +45,6 @@ def test_a_household_exits_from_assessment_to_certificate(open_as, browser, live
     from tests.factories import make_household
     from villages.models import Division
 
-    restore_default_parameters()
     household = make_household(village=Division.objects.get(pk=LIAN), status="registered", persons=3)
     household_update(actor=None, household=household, changes={"housing_grade": "B"})
 

@@ -11,7 +11,6 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from households.models import Household, Member
 from registry.demo import JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
@@ -19,7 +18,7 @@ from registry.errors import ApplicationError
 from registry.models import ApiToken, AuditEntry, User
 from registry.roles import Role
 from registry.tokens import TOKEN_READ_ONLY, api_token_create, api_token_revoke
-from tests.api.helpers import assert_error, assert_nothing_unmasked
+from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client
 from tests.factories import make_household
 
 HOUSEHOLDS = "/api/v1/households/"
@@ -31,12 +30,6 @@ def issue(*args) -> str:
     call_command("create_api_token", *args, stdout=out, stderr=err)
     assert "shown only this once" in err.getvalue()
     return out.getvalue().strip()
-
-
-def client_with(key: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +83,7 @@ def test_command_refuses_a_division_outside_the_existing_client(jianghua_key):
 
 
 def test_jianghua_token_sees_only_jianghua(jianghua_key, households):
-    client = client_with(jianghua_key)
+    client = token_client(jianghua_key)
     assert_error(client.get(f"{HOUSEHOLDS}{households['shaoyang'].pk}/"), 404, "not_found")
     rows = client.get(HOUSEHOLDS, {"page_size": 500}).json()["results"]
     assert rows and {r["village"][:6] for r in rows} == {JIANGHUA[:6]}
@@ -102,7 +95,7 @@ def test_jianghua_token_sees_only_jianghua(jianghua_key, households):
 
 def test_token_division_narrows_a_wider_user(users, divisions):
     _token, key = api_token_create(actor=None, user=users["province_hunan"], name="村级", division=divisions[LIAN])
-    rows = client_with(key).get(HOUSEHOLDS, {"page_size": 500}).json()["results"]
+    rows = token_client(key).get(HOUSEHOLDS, {"page_size": 500}).json()["results"]
     assert rows and {r["village"] for r in rows} == {LIAN}
 
 
@@ -117,7 +110,7 @@ def test_read_only_token_cannot_write_even_for_a_writing_role(users, divisions, 
     _token, key = api_token_create(actor=None, user=users["county_jianghua"], name="只读", division=divisions[JIANGHUA])
     household = households["jianghua"]
     before = Household.objects.get(pk=household.pk).version
-    response = client_with(key).patch(f"{HOUSEHOLDS}{household.pk}/", {"version": before, "phone": ""}, format="json")
+    response = token_client(key).patch(f"{HOUSEHOLDS}{household.pk}/", {"version": before, "phone": ""}, format="json")
     error = assert_error(response, 403, "token_read_only")
     assert error["message"] == str(TOKEN_READ_ONLY)
     assert Household.objects.get(pk=household.pk).version == before
@@ -127,7 +120,7 @@ def test_write_token_writes_within_its_role(households):
     key = issue("--client", "江华县业务系统", "--division", JIANGHUA, "--write", "--role", "county")
     household = households["jianghua"]
     version = household.version
-    response = client_with(key).patch(
+    response = token_client(key).patch(
         f"{HOUSEHOLDS}{household.pk}/", {"version": version, "housing_renovated": True}, format="json"
     )
     assert response.status_code == 200, response.content
@@ -135,17 +128,17 @@ def test_write_token_writes_within_its_role(households):
 
 
 def test_identifiers_are_masked_unless_the_token_has_the_pii_scope(jianghua_key):
-    masked = client_with(jianghua_key).get(MEMBERS, {"page_size": 500})
+    masked = token_client(jianghua_key).get(MEMBERS, {"page_size": 500})
     assert_nothing_unmasked(masked)
     key = issue("--client", "江华县民政系统", "--division", JIANGHUA, "--pii")
-    rows = client_with(key).get(MEMBERS, {"page_size": 500}).json()["results"]
+    rows = token_client(key).get(MEMBERS, {"page_size": 500}).json()["results"]
     numbers = {r["id_number"] for r in rows}
     assert numbers and numbers <= set(Member.objects.filter(county_code="431129").values_list("id_number", flat=True))
 
 
 def test_revoked_expired_or_deactivated_tokens_are_refused(jianghua_key, users):
     token = ApiToken.objects.get(prefix=jianghua_key.partition(".")[0])
-    client = client_with(jianghua_key)
+    client = token_client(jianghua_key)
     assert client.get(HOUSEHOLDS).status_code == 200
     api_token_revoke(actor=None, token=token)
     assert_error(client.get(HOUSEHOLDS), 401, "authentication_failed")
@@ -155,18 +148,18 @@ def test_revoked_expired_or_deactivated_tokens_are_refused(jianghua_key, users):
     _t, expired = api_token_create(
         actor=None, user=users["api_hunan"], name="old", expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert_error(client_with(expired).get(HOUSEHOLDS), 401)
+    assert_error(token_client(expired).get(HOUSEHOLDS), 401)
 
     _t, key = api_token_create(actor=None, user=users["api_hunan"], name="new")
     users["api_hunan"].is_active = False
     users["api_hunan"].save(update_fields=["is_active"])
-    assert_error(client_with(key).get(HOUSEHOLDS), 401)
+    assert_error(token_client(key).get(HOUSEHOLDS), 401)
 
 
 def test_revoke_command(jianghua_key):
     out = StringIO()
     call_command("revoke_api_token", jianghua_key.partition(".")[0], stdout=out)
-    assert_error(client_with(jianghua_key).get(HOUSEHOLDS), 401)
+    assert_error(token_client(jianghua_key).get(HOUSEHOLDS), 401)
     with pytest.raises(CommandError):
         call_command("revoke_api_token", "nope")
 
@@ -174,7 +167,7 @@ def test_revoke_command(jianghua_key):
 def test_last_use_is_recorded(jianghua_key):
     token = ApiToken.objects.get(prefix=jianghua_key.partition(".")[0])
     assert token.last_used_at is None
-    client_with(jianghua_key).get(HOUSEHOLDS, REMOTE_ADDR="10.1.2.3")
+    token_client(jianghua_key).get(HOUSEHOLDS, REMOTE_ADDR="10.1.2.3")
     token.refresh_from_db()
     assert token.last_used_at is not None and token.last_used_from == "10.1.2.3"
 
@@ -195,12 +188,12 @@ def test_a_person_cannot_issue_tokens_for_someone_else(users):
 def test_each_token_is_throttled_on_its_own(jianghua_key, users):
     cache.clear()
     try:
-        client = client_with(jianghua_key)
+        client = token_client(jianghua_key)
         assert [client.get(HOUSEHOLDS).status_code for _ in range(3)] == [200, 200, 200]
         error = assert_error(client.get(HOUSEHOLDS), 429, "throttled")
         assert error["message"]
         _t, other = api_token_create(actor=None, user=users["api_hunan"], name="其他")
-        assert client_with(other).get(HOUSEHOLDS).status_code == 200
+        assert token_client(other).get(HOUSEHOLDS).status_code == 200
     finally:
         cache.clear()
 
@@ -216,11 +209,11 @@ def test_admin_issues_a_token_once_and_revokes_it(client_for, users, divisions):
     token = ApiToken.objects.get(name="省平台")
     shown = [str(m) for m in response.context["messages"]]
     key = next(m.rsplit("：", 1)[1] for m in shown if token.prefix in m)
-    assert client_with(key).get(HOUSEHOLDS).status_code == 200
+    assert token_client(key).get(HOUSEHOLDS).status_code == 200
     client.post("/admin/registry/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True)
     token.refresh_from_db()
     assert token.revoked_at is not None and token.revoked_by == users["admin"]
-    assert_error(client_with(key).get(HOUSEHOLDS), 401)
+    assert_error(token_client(key).get(HOUSEHOLDS), 401)
 
 
 def test_county_official_cannot_reach_the_token_admin(client_for):
