@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.audit import audit_record
 from registry.errors import ApplicationError
 from registry.scoping import Scope, prefix_bounds
 
@@ -146,7 +147,17 @@ def feed_prune(*, before: datetime) -> int:
         commits = ChangeCommit.objects.filter(position__lte=last)
         deleted, _by_model = Change.objects.filter(txid__in=commits.values("txid")).delete()
         commits.delete()
-        ChangeHorizon.objects.update_or_create(pk=1, defaults={"position": last, "pruned_at": timezone.now()})
+        before_position = horizon()
+        mark, _created = ChangeHorizon.objects.update_or_create(
+            pk=1, defaults={"position": last, "pruned_at": timezone.now()}
+        )
+        audit_record(
+            actor=None,
+            action="change_feed.prune",
+            instance=mark,
+            before={"position": before_position},
+            after={"position": last, "changes_deleted": deleted},
+        )
     return deleted
 
 

@@ -415,6 +415,10 @@ def test_pruned_history_expires_old_cursors_only(token_for):
     ChangeCommit.objects.update(committed_at=timezone.now() - timedelta(days=500))
     newer = make_applied(village=lian())
     call_command("prune_changes", "--days", "400", stdout=io.StringIO())
+    from registry.models import AuditEntry
+
+    pruned = AuditEntry.objects.get(action="change_feed.prune")
+    assert pruned.after["position"] == int(old_cursor) and pruned.after["changes_deleted"] > 0
     assert not Change.objects.filter(txid__in=ChangeCommit.objects.filter(position__lte=int(old_cursor)).values("txid"))
 
     error = assert_error(client.get(URL, {"after": "1"}), 410, "cursor_expired")
