@@ -58,6 +58,11 @@ class AuditEntry(models.Model):
     action = models.CharField(_("操作"), max_length=64)
     before = models.JSONField(_("变更前"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("变更后"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    # The chain (审计链), written by database triggers only: see registry.audit_chain.
+    txid = models.BigIntegerField(_("事务号"), null=True, blank=True, editable=False)
+    chain_position = models.BigIntegerField(_("链序号"), null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(_("前一条摘要"), max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(_("本条摘要"), max_length=64, blank=True, editable=False)
 
     scope_path = "scope_code"
 
@@ -69,10 +74,43 @@ class AuditEntry(models.Model):
             models.Index(fields=["content_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["actor", "created_at"], name="audit_actor_idx"),
             models.Index(fields=["scope_code", "created_at"], name="audit_scope_idx"),
+            models.Index(fields=["txid"], name="audit_unchained_idx", condition=models.Q(chain_position__isnull=True)),
         ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action} {self.object_repr}"
+
+
+class AuditCommit(models.Model):
+    """A transaction that wrote audit rows and has not yet chained them (written by triggers)."""
+
+    txid = models.BigIntegerField(_("事务号"), primary_key=True)
+
+    class Meta:
+        verbose_name = _("待入链事务")
+        verbose_name_plural = _("待入链事务")
+
+    def __str__(self):
+        return str(self.txid)
+
+
+class AuditChainHead(models.Model):
+    """The end of the audit chain (审计链末端): one row, moved by the chaining trigger.
+
+    It lets ``verify_audit`` notice rows deleted from the end of the chain, which no link
+    between the remaining rows would show.
+    """
+
+    position = models.BigIntegerField(_("末条链序号"), default=0)
+    row_hash = models.CharField(_("末条摘要"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("审计链末端")
+        verbose_name_plural = _("审计链末端")
+
+    def __str__(self):
+        return f"{self.position} {self.row_hash[:12]}"
 
 
 class Job(models.Model):

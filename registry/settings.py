@@ -209,3 +209,8 @@ LOGGING = {
 
 # Registry-specific settings.
 REGISTRY_DEMO_PASSWORD = os.environ.get("REGISTRY_DEMO_PASSWORD", "demo-pass-2026")
+# The audit chain's key (registry.audit_chain); by default derived from SECRET_KEY. Keep it
+# with the backups: a restored database verifies only with the key it was written with.
+REGISTRY_AUDIT_KEY = os.environ.get("REGISTRY_AUDIT_KEY", "")
+# Only the test suite, which empties its database between tests, may truncate the audit log.
+REGISTRY_AUDIT_ALLOW_TRUNCATE = False
