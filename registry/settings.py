@@ -110,13 +110,15 @@ DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "registry.User"
+# The model backend behind the login lock (registry.logins); the only backend.
+AUTHENTICATION_BACKENDS = ["registry.backends.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -163,6 +165,20 @@ REST_FRAMEWORK = {
 REGISTRY_API_THROTTLE = os.environ.get("REGISTRY_API_THROTTLE", "1200/minute")
 #: Days a personal token obtained with a password stays valid.
 REGISTRY_PERSONAL_TOKEN_DAYS = int(os.environ.get("REGISTRY_PERSONAL_TOKEN_DAYS", "30"))
+
+# Login lock (registry.logins), counted in the database so that every process sees it.
+#: Failed passwords for one account name, within the window, that lock the name.
+REGISTRY_LOGIN_MAX_FAILURES = int(os.environ.get("REGISTRY_LOGIN_MAX_FAILURES", "5"))
+#: Failed passwords from one client address (any names), within the window, that lock the
+#: address; 0 turns this off. Behind a proxy it needs REGISTRY_TRUSTED_PROXY_HEADER.
+REGISTRY_LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("REGISTRY_LOGIN_ADDRESS_MAX_FAILURES", "20"))
+#: Minutes, from the first failure, within which failures add up.
+REGISTRY_LOGIN_WINDOW_MINUTES = int(os.environ.get("REGISTRY_LOGIN_WINDOW_MINUTES", "15"))
+#: Minutes a locked name or address stays locked (an administrator can unlock sooner).
+REGISTRY_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("REGISTRY_LOGIN_LOCKOUT_MINUTES", "15"))
+#: The request header, as in ``request.META`` (e.g. ``HTTP_X_REAL_IP``), holding the client's
+#: address as set by a trusted reverse proxy; empty: the connection's own address.
+REGISTRY_TRUSTED_PROXY_HEADER = os.environ.get("REGISTRY_TRUSTED_PROXY_HEADER", "")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": _("精准扶贫建档立卡系统 API"),

@@ -8,10 +8,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from assessments import views as assessment_views
 from registry import views
 from registry.admin_base import scoped_view_on_site
+from registry.forms import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("divisions/", include("villages.urls")),
