@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.generics import GenericAPIView
@@ -66,3 +67,9 @@ class TokenObtainView(GenericAPIView):
         token, key = personal_token_create(user=user)
         body = {"token": key, "username": user.username, "role": user.role, "expires_at": token.expires_at}
         return Response(TokenResponseSerializer(body).data, status=status.HTTP_200_OK)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI (接口文档) under the site's CSP: its script from a URL, its styles from files."""
+
+    template_name = "registry/api_docs.html"

@@ -1,8 +1,10 @@
-"""Security: the login lock on every door that takes a password."""
+"""Security: the login lock on every door that takes a password, and the response headers."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import SESSION_KEY
@@ -21,6 +23,7 @@ from tests.conftest import DEMO_PASSWORD
 USER = "county_jianghua"
 ADDRESS = "198.51.100.7"
 DOORS = ["page", "admin", "api"]
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @pytest.fixture(autouse=True)
@@ -220,3 +223,55 @@ def test_weak_passwords_are_refused(users, password):
 def test_the_demo_passwords_pass_the_validators(users, password):
     for user in users.values():
         validate_password(password, user)
+
+
+# Headers ------------------------------------------------------------------------------------
+
+EXPECTED_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+@pytest.mark.parametrize(
+    ("url", "username"),
+    [
+        ("/login/", None),
+        ("/", "county_jianghua"),
+        ("/api/v1/divisions/", "county_jianghua"),
+        ("/admin/login/", None),
+        ("/admin/", "admin"),
+        ("/api/docs/", None),
+    ],
+)
+def test_security_headers_are_on_pages_api_and_admin(client_for, url, username):
+    response = (client_for(username) if username else Client()).get(url)
+    assert response.status_code == 200, url
+    for name, value in EXPECTED_HEADERS.items():
+        assert response[name] == value, (url, name)
+    policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+
+
+def test_the_session_ends_with_the_browser(db):
+    client = Client()
+    client.post("/login/", {"username": USER, "password": DEMO_PASSWORD})
+    cookie = client.cookies["sessionid"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["max-age"] and not cookie["expires"]
+
+
+def test_templates_have_no_inline_script_style_or_handler():
+    """The CSP allows no inline script or style; a template that needs one would break."""
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=|javascript:", re.IGNORECASE)
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}: {match.group(0)}"
+        for path in TEMPLATES.rglob("*.html")
+        for match in inline.finditer(path.read_text())
+    ]
+    assert not offenders
