@@ -16,7 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.admin_base import ScopedModelAdmin
 from registry.audit_views import changes_of
-from registry.models import ApiToken, AuditEntry, User
+from registry.forms import AdminLoginForm
+from registry.logins import login_failure_unlock
+from registry.models import ApiToken, AuditEntry, LoginFailure, User
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset, user_scope
 from registry.services import user_create, user_set_password, user_update
@@ -27,6 +29,9 @@ from villages.models import Division
 # around both.
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
+
+# The admin login says when a name or address is locked (the lock itself is in the backend).
+admin.site.login_form = AdminLoginForm
 
 
 class RegistryUserCreationForm(UserCreationForm):
@@ -234,4 +239,37 @@ class ApiTokenAdmin(ScopedModelAdmin):
             lambda token: api_token_revoke(actor=request.user, token=token),
             queryset,
             _("已吊销 %(count)d 个令牌。"),
+        )
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(ScopedModelAdmin):
+    """Failed logins and locks: read-only, with an audited "unlock" for administrators."""
+
+    list_display = ["kind", "key", "count", "first_failed_at", "last_failed_at", "locked_until", "state"]
+    list_filter = ["kind"]
+    search_fields = ["key"]
+    actions = ["unlock"]
+
+    def get_queryset(self, request):
+        # The rows carry no jurisdiction; only those who manage users see them at all.
+        return super(ScopedModelAdmin, self).get_queryset(request)
+
+    def has_module_permission(self, request):
+        return user_has_capability(request.user, Capability.MANAGE_USERS)
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_capability(request.user, Capability.MANAGE_USERS)
+
+    @admin.display(description=_("状态"))
+    def state(self, obj):
+        return _("已锁定") if obj.is_locked() else _("未锁定")
+
+    @admin.action(description=_("解除锁定并清零失败次数"))
+    def unlock(self, request, queryset):
+        self.run_action(
+            request,
+            lambda failure: login_failure_unlock(actor=request.user, failure=failure),
+            queryset,
+            _("已解除 %(count)d 条记录的锁定。"),
         )

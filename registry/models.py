@@ -285,3 +285,43 @@ class ChangeHorizon(models.Model):
 
     def __str__(self):
         return f"≤ {self.position}"
+
+
+class LoginFailure(models.Model):
+    """Failed password logins (登录失败) counted for one account name or one client address.
+
+    The count lives in the database, not in a per-process cache, so that every server
+    process sees it. ``count`` failures since ``first_failed_at`` (within the window)
+    lock the name or address until ``locked_until``; a successful login clears the name's
+    row. See ``registry.logins``.
+    """
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("账户名")
+        ADDRESS = "address", _("客户端地址")
+
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
+    key = models.CharField(_("账户名或地址"), max_length=150)
+    count = models.PositiveIntegerField(_("失败次数"), default=0)
+    first_failed_at = models.DateTimeField(_("首次失败时间"), default=timezone.now)
+    last_failed_at = models.DateTimeField(_("最近失败时间"), default=timezone.now)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录失败记录")
+        verbose_name_plural = _("登录失败记录")
+        ordering = ["-last_failed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                name="login_failure_one_row_per_key",
+                violation_error_message=_("每个账户名或地址只有一条登录失败记录。"),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.key}"
+
+    def is_locked(self, now=None) -> bool:
+        """Return whether the name or address is locked at ``now``."""
+        return self.locked_until is not None and self.locked_until > (now or timezone.now())

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "registry.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,13 +111,15 @@ DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "registry.User"
+# The model backend behind the login lock (registry.logins); the only backend.
+AUTHENTICATION_BACKENDS = ["registry.backends.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -164,6 +167,20 @@ REGISTRY_API_THROTTLE = os.environ.get("REGISTRY_API_THROTTLE", "1200/minute")
 #: Days a personal token obtained with a password stays valid.
 REGISTRY_PERSONAL_TOKEN_DAYS = int(os.environ.get("REGISTRY_PERSONAL_TOKEN_DAYS", "30"))
 
+# Login lock (registry.logins), counted in the database so that every process sees it.
+#: Failed passwords for one account name, within the window, that lock the name.
+REGISTRY_LOGIN_MAX_FAILURES = int(os.environ.get("REGISTRY_LOGIN_MAX_FAILURES", "5"))
+#: Failed passwords from one client address (any names), within the window, that lock the
+#: address; 0 turns this off. Behind a proxy it needs REGISTRY_TRUSTED_PROXY_HEADER.
+REGISTRY_LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("REGISTRY_LOGIN_ADDRESS_MAX_FAILURES", "20"))
+#: Minutes, from the first failure, within which failures add up.
+REGISTRY_LOGIN_WINDOW_MINUTES = int(os.environ.get("REGISTRY_LOGIN_WINDOW_MINUTES", "15"))
+#: Minutes a locked name or address stays locked (an administrator can unlock sooner).
+REGISTRY_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("REGISTRY_LOGIN_LOCKOUT_MINUTES", "15"))
+#: The request header, as in ``request.META`` (e.g. ``HTTP_X_REAL_IP``), holding the client's
+#: address as set by a trusted reverse proxy; empty: the connection's own address.
+REGISTRY_TRUSTED_PROXY_HEADER = os.environ.get("REGISTRY_TRUSTED_PROXY_HEADER", "")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": _("精准扶贫建档立卡系统 API"),
     "DESCRIPTION": _(
@@ -180,13 +197,20 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {},
 }
 
-# Security. Safe defaults that development does not need to override.
+# Security. Safe defaults that development does not need to override. Django rotates the
+# session key and the CSRF token at login; registry.middleware adds CSP and
+# Permissions-Policy.
 SESSION_COOKIE_HTTPONLY = True
+# A working day at most, and never past closing the browser: village offices share computers.
 SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 if not DEBUG:
@@ -194,6 +218,11 @@ if not DEBUG:
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    # The __Host- prefix makes the browser refuse these cookies unless they are Secure,
+    # for this host only and for every path: a sibling subdomain cannot plant them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 60 * 60)))

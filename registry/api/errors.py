@@ -57,10 +57,13 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = validation_error_to_application_error(exc)
     if isinstance(exc, ApplicationError):
-        return Response(
+        response = Response(
             error_body(exc.code, exc.message, {k: [str(m) for m in v] for k, v in exc.fields.items()}),
             status=exc.status,
         )
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
     elif isinstance(exc, PermissionDenied):

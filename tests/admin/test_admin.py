@@ -19,7 +19,7 @@ from villages.models import CountyStatus, Division, VillageStatus, WorkTeam, Wor
 
 REGISTRY = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label_lower)
 #: Models whose admin a county official may not open at all.
-COUNTY_FORBIDDEN = {"registry.auditentry", "registry.apitoken"}
+COUNTY_FORBIDDEN = {"registry.auditentry", "registry.apitoken", "registry.loginfailure"}
 
 
 def url(model, view: str = "changelist", *args) -> str:
