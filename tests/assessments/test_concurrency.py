@@ -13,9 +13,11 @@ import pytest
 from django.urls import reverse
 
 from assessments import errors
-from assessments.area_exits import village_exit_propose, village_exit_transition
+from assessments.area_exits import VILLAGE_STEPS, village_exit_propose, village_exit_transition
+from assessments.choices import VillageExitCaseStatus
 from assessments.exit_cases import exit_case_propose, exit_case_transition
 from assessments.models import ExitCase, ExitCaseStep, VillageExitCase, VillageExitStep
+from households import errors as household_errors
 from households.models import StatusChange
 from registry.errors import ApplicationError
 from registry.models import AuditEntry, User
@@ -163,3 +165,26 @@ def test_two_county_officials_approve_a_village_exit_at_once(officials, village_
     assert audited.count() == 1
     assert VillageExitCase.objects.get(pk=village_case.pk).status == "approved"
     assert AuditEntry.objects.filter(action="village_status.exit", scope_code=village_case.village_id).count() == 1
+
+
+def test_two_county_officials_click_approve_on_a_village_exit_at_once(officials, village_case, client):
+    clients = []
+    for official in officials:
+        clients.append(type(client)())
+        clients[-1].force_login(User.objects.get(pk=official.pk))
+    path = reverse("assessments:village_exit_step", args=[village_case.pk, "county_approve"])
+
+    def click(page_client):
+        return lambda: page_client.post(path, {"on_date": date.today().isoformat(), "reason": ""})
+
+    outcome = race(click(clients[0]), click(clients[1]), hold=HOLD_AREA)
+    assert outcome.second_waited
+    assert outcome.first.value.status_code == 302 and outcome.second.value.status_code == 302
+    assert VillageExitStep.objects.filter(case=village_case, action="county_approve").count() == 1
+    page = clients[1].get(outcome.second.value["Location"]).content.decode()
+    too_late = household_errors.TRANSITION_NOT_ALLOWED % {
+        "status": VillageExitCaseStatus.APPROVED.label,
+        "step": village_case.year,
+        "action": VILLAGE_STEPS["county_approve"].label,
+    }
+    assert str(too_late) in page
