@@ -421,6 +421,7 @@ def _apply_step(request, case, action, *, steps, transition, url_name, render_pa
             )
         except ApplicationError as error:
             attach_error(error, form)
+            case.refresh_from_db()  # someone else may have moved the case meanwhile
         else:
             messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
             return redirect(url_name, pk=case.pk)

@@ -100,7 +100,8 @@ class AssessmentForm(RegistryForm):
         self.fields["notes"] = forms.CharField(
             label=_verbose("notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
         )
-        self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
+        # The version it was opened at (0: there was none yet); a stale one is refused, never overwritten.
+        self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
         self.polish()
 
     @staticmethod

@@ -415,6 +415,8 @@ def exit_case_step(request, pk, action):
             )
         except ApplicationError as error:
             attach_error(error, form)
+            # Someone else may have moved the case meanwhile: judge the page by what is stored now.
+            case = selectors.exit_case_get_for_user(user=request.user, case_id=pk)
         else:
             messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
             return redirect(case)

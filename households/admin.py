@@ -25,7 +25,7 @@ from households.models import (
     StatusChange,
 )
 from households.workflow import TRANSITIONS, household_transition
-from registry.admin_base import ScopedModelAdmin
+from registry.admin_base import ScopedModelAdmin, VersionedAdminForm, expected_version
 from registry.roles import Capability
 
 STATUS_FIELDS = ["registry_number", "status", "step", "notice_ends_on", "status_reason", "status_date", "version"]
@@ -94,17 +94,10 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
-class HouseholdAdminForm(forms.ModelForm):
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
+class HouseholdAdminForm(VersionedAdminForm):
     class Meta:
         model = Household
         fields = ["village", *services.HOUSEHOLD_FIELDS]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["expected_version"].initial = self.instance.version
 
 
 class HouseholdAddForm(HouseholdAdminForm):
@@ -162,18 +155,12 @@ class HouseholdAdmin(ScopedModelAdmin):
         )
 
     def update_service(self, *, request, instance, changes):
-        expected = self._expected_version(request)
         return services.household_update(
-            actor=request.user, household=instance, changes=changes, expected_version=expected
+            actor=request.user, household=instance, changes=changes, expected_version=expected_version(request)
         )
 
-    @staticmethod
-    def _expected_version(request):
-        value = request.POST.get("expected_version")
-        return int(value) if value and value.isdigit() else None
 
-
-class MemberAdminForm(forms.ModelForm):
+class MemberAdminForm(VersionedAdminForm):
     class Meta:
         model = Member
         fields = [f for f in services.MEMBER_FIELDS if f != "relationship"]
@@ -194,7 +181,9 @@ class MemberAdmin(ScopedModelAdmin):
         return False  # Members join through an event (birth, marriage, move) on their household.
 
     def update_service(self, *, request, instance, changes):
-        return services.member_update(actor=request.user, member=instance, changes=changes)
+        return services.member_update(
+            actor=request.user, member=instance, changes=changes, expected_version=expected_version(request)
+        )
 
 
 class ResolveForm(forms.Form):

@@ -6,6 +6,7 @@ services (which validate, check the rules and write the audit row) instead of
 ``obj.save()``; a refused service call is shown as an error message and changes nothing.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
@@ -15,6 +16,29 @@ from django.http import Http404, HttpResponseRedirect
 from registry.errors import ApplicationError
 from registry.roles import user_has_capability
 from registry.scoping import scope_queryset
+
+
+class VersionedAdminForm(forms.ModelForm):
+    """A change form that carries the version of the record it was opened at.
+
+    The update service compares it with the stored version under a row lock and refuses a
+    stale form (someone saved the record meanwhile) instead of overwriting their change.
+    Adding has nothing to be stale against, so there the field is left empty.
+    """
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+        else:
+            self.fields["expected_version"].required = False
+
+
+def expected_version(request) -> int:
+    """Return the version a :class:`VersionedAdminForm` was opened at (the form has validated it)."""
+    return int(request.POST["expected_version"])
 
 
 class ScopedModelAdmin(admin.ModelAdmin):

@@ -4,6 +4,13 @@ A job is created by a service, runs in a background thread of the web process (o
 ``manage.py run_jobs`` when ``REGISTRY_JOBS_IN_THREAD`` is off), and writes its progress
 through a second database connection so that the page polling it sees the numbers move
 while the job's own all-or-nothing transaction is still open.
+
+A worker that dies mid-job (killed, out of memory, the server restarted) leaves nothing
+half-written: PostgreSQL rolls its transaction back when its session ends. So that the
+job is not shown as running forever, the worker holds a session advisory lock named by
+the job while it runs; the lock goes with the session. A running job whose lock nobody
+holds has lost its worker, and :func:`job_reap_abandoned` (called by ``run_jobs`` and
+when someone looks at the job) marks it failed, to be submitted again.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registry.errors import ApplicationError
 from registry.models import Job
@@ -23,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 #: kind → function(job, progress) returning a JSON-ready result.
 RUNNERS: dict[str, Callable] = {}
+#: First key of the advisory locks that say "a live worker runs job N" (the second key is N).
+#: The two-key form keeps them apart from the change feed's one-key lock.
+WORKER_LOCK_CLASS = 7_301_005
+JOB_ABANDONED = _("任务中断：执行任务的进程意外终止（如服务器重启）。未完成的写入已全部撤销，请重新提交。")
 
 
 def runner(kind: str):
@@ -98,8 +110,40 @@ def _thread_main(job_id: int) -> None:
             connections[alias].close()
 
 
+def _advisory_locks() -> bool:
+    return connections["default"].vendor == "postgresql"
+
+
+def _take_worker_lock(job_id: int) -> bool:
+    """Take the session lock that marks ``job_id`` as worked on; False if a live worker holds it."""
+    if not _advisory_locks():
+        return True
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [WORKER_LOCK_CLASS, job_id])
+        return cursor.fetchone()[0]
+
+
+def _release_worker_lock(job_id: int) -> None:
+    if _advisory_locks():
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [WORKER_LOCK_CLASS, job_id])
+
+
 def job_run(job_id: int) -> Job:
-    """Run one queued job to the end, recording success or a Chinese failure message."""
+    """Run one queued job to the end, recording success or a Chinese failure message.
+
+    The worker lock is taken before the job is marked running and let go after its
+    outcome is recorded, so a running job without the lock has truly lost its worker.
+    """
+    if not _take_worker_lock(job_id):
+        return Job.objects.get(pk=job_id)
+    try:
+        return _run_claimed(job_id)
+    finally:
+        _release_worker_lock(job_id)
+
+
+def _run_claimed(job_id: int) -> Job:
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, started_at=timezone.now()
     )
@@ -138,8 +182,37 @@ def _strings(fields: dict) -> dict:
     return {k: [str(m) for m in v] for k, v in fields.items()}
 
 
+def job_reap_abandoned(job_ids=None) -> int:
+    """Mark failed the running jobs (of ``job_ids``, else all) whose worker is gone; return how many.
+
+    Only PostgreSQL can tell (by the worker lock); elsewhere nothing is reaped.
+    """
+    if not _advisory_locks():
+        return 0
+    running = Job.objects.filter(status=Job.Status.RUNNING)
+    if job_ids is not None:
+        running = running.filter(pk__in=job_ids)
+    reaped = 0
+    for job_id in running.values_list("pk", flat=True):
+        if not _take_worker_lock(job_id):
+            continue  # a live worker has it
+        try:
+            reaped += Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+                status=Job.Status.FAILED, message=str(JOB_ABANDONED), finished_at=timezone.now()
+            )
+        finally:
+            _release_worker_lock(job_id)
+    if reaped:
+        logger.warning("marked %s job(s) failed whose worker had died", reaped)
+    return reaped
+
+
 def run_queued_jobs(limit: int | None = None) -> int:
-    """Run queued jobs in order (the worker of ``manage.py run_jobs``); return how many ran."""
+    """Run queued jobs in order (the worker of ``manage.py run_jobs``); return how many ran.
+
+    Jobs left running by a worker that died are marked failed first.
+    """
+    job_reap_abandoned()
     count = 0
     for job_id in Job.objects.filter(status=Job.Status.QUEUED).order_by("id").values_list("pk", flat=True)[:limit]:
         job_run(job_id)
@@ -155,6 +228,8 @@ def job_get_for_user(*, user, job_id: int) -> Job:
     job = jobs.filter(pk=job_id).first()
     if job is None:
         raise Http404
+    if job.status == Job.Status.RUNNING and job_reap_abandoned([job.pk]):
+        job.refresh_from_db()
     return job
 
 
