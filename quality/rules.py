@@ -162,6 +162,10 @@ class Rule:
     #: Value keys shown through a choice set's labels (``sex`` "1" → 男).
     labels: dict = field(default_factory=dict)
 
+    @property
+    def severity_label(self) -> str:
+        return Severity(self.severity).label
+
     def describe(self, values: dict) -> str:
         """Return the Chinese sentence that explains one finding from its (masked) values."""
         shown = dict(values)
