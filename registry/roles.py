@@ -46,11 +46,21 @@ class Capability(models.TextChoices):
     ENTER_HOUSEHOLDS = "enter_households", _("登记和维护贫困户信息")
     DECIDE_OBJECTIONS = "decide_objections", _("处理公示异议")
     READ_AUDIT = "read_audit", _("查看审计日志")
+    RUN_QUALITY_CHECKS = "run_quality_checks", _("运行数据质量核查")
+    ACCEPT_QUALITY_FINDINGS = "accept_quality_findings", _("认可数据质量问题（核实无误）")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.WORK_TEAM: frozenset({Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS}),
-    Role.TOWNSHIP: frozenset({Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS, Capability.DECIDE_OBJECTIONS}),
+    Role.WORK_TEAM: frozenset({Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS, Capability.RUN_QUALITY_CHECKS}),
+    Role.TOWNSHIP: frozenset(
+        {
+            Capability.MANAGE_HELPERS,
+            Capability.ENTER_HOUSEHOLDS,
+            Capability.DECIDE_OBJECTIONS,
+            Capability.RUN_QUALITY_CHECKS,
+            Capability.ACCEPT_QUALITY_FINDINGS,
+        }
+    ),
     Role.COUNTY: frozenset(
         {
             Capability.MANAGE_WORK_TEAMS,
@@ -60,6 +70,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_CROSSCHECK,
             Capability.ENTER_HOUSEHOLDS,
             Capability.DECIDE_OBJECTIONS,
+            Capability.RUN_QUALITY_CHECKS,
+            Capability.ACCEPT_QUALITY_FINDINGS,
         }
     ),
     Role.PREFECTURE: frozenset(),

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "villages",
     "households",
     "assessments",
+    "quality",
 ]
 
 MIDDLEWARE = [

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("villages.api.urls")),
     path("", include("households.api.urls")),
     path("", include("assessments.api.urls")),
+    path("", include("quality.api.urls")),
 ]

@@ -73,6 +73,8 @@ def build_records() -> dict[str, str | int]:
     from assessments.plans import reduction_plan_create
     from households.models import Household
     from households.services import objection_raise
+    from quality.models import Finding
+    from quality.services import quality_run
     from registry.demo import JIANGHUA, LIAN
     from registry.models import User
     from tests.assessments.test_county_exit import setup_guidong
@@ -121,6 +123,7 @@ def build_records() -> dict[str, str | int]:
     plan = reduction_plan_create(
         actor=county_official, county=guidong.county, year=2017, persons_to_exit=4, villages_to_exit=1
     )
+    quality_run(actor=None, division=divisions[LIAN])  # the households above have no helper: findings
     return {
         "divisions": LIAN,
         "counties": JIANGHUA,
@@ -136,6 +139,7 @@ def build_records() -> dict[str, str | int]:
         "county-exit-cases": county_case.pk,
         "plans": plan.pk,
         "monitoring-flags": flag.pk,
+        "quality/findings": Finding.objects.filter(division_code=LIAN).earliest("pk").pk,
     }
 
 

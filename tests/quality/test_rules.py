@@ -1,0 +1,44 @@
+"""Each rule finds exactly its planted defect, and nothing on the clean set."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from quality.rules import RULES, Context
+from tests.quality.conftest import DAXI
+
+
+def test_every_rule_has_a_planted_defect(planted):
+    assert set(planted.expected) == set(RULES)
+
+
+@pytest.mark.parametrize("code", list(RULES))
+def test_rule_finds_exactly_its_planted_defect(planted, db, code):
+    rule = RULES[code]
+    hits = list(rule.find(Context(prefix=planted.village.code, today=date.today())))
+    assert {(h.household_id, h.member_id) for h in hits} == planted.expected[code]
+    clean = {h.pk for h in planted.clean}
+    assert not [h for h in hits if h.household_id in clean]
+    for hit in hits:
+        assert hit.division_code == planted.village.code and hit.county_code == "431129"
+        sentence = rule.describe(hit.values)
+        assert sentence != str(rule.title), (code, hit.values)  # every value the message names is there
+
+
+@pytest.mark.parametrize("code", [c for c in RULES if c != "exited_fails_exit_rules"])
+def test_rule_is_one_query(planted, db, code):
+    with CaptureQueriesContext(connection) as queries:
+        list(RULES[code].find(Context(prefix=DAXI[:9], today=date.today())))
+    assert len(queries.captured_queries) == 1
+
+
+def test_rules_find_nothing_outside_the_division(planted, db):
+    context = Context(prefix="430523", today=date.today())
+    assert all(not list(rule.find(context)) for rule in RULES.values())
+
+
+def test_every_rule_has_chinese_title_explanation_and_severity():
+    for rule in RULES.values():
+        assert str(rule.title) and str(rule.explanation) and rule.severity in ("error", "warning")
