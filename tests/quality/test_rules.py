@@ -9,6 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from quality.rules import RULES, Context
 from tests.quality.conftest import DAXI
 
+# Every test here is a database test, so pytest-django keeps them with the package's other
+# database tests, inside the planted fixture's transaction, ahead of the committing tests.
+pytestmark = pytest.mark.django_db
+
 
 def test_every_rule_has_a_planted_defect(planted):
     assert set(planted.expected) == set(RULES)
