@@ -211,6 +211,9 @@ class Workflow:
     notice_procedure: str
     round_starts: tuple[str, ...]
     objection_deciders: frozenset[str]
+    #: The offices along the procedure, who record what the public objects during the notice;
+    #: the roles that only read (auditor, API client) and the village work team do not.
+    objection_recorders: frozenset[str]
 
     def code(self, case) -> str:
         return getattr(case, self.division_field)
@@ -219,10 +222,12 @@ class Workflow:
 VILLAGE = Workflow(
     "village_exit", VillageExitCase, VillageExitStep, VillageExitObjection, VILLAGE_STEPS, "village_id",
     "village_exit", ("propose", "resubmit"), frozenset({Role.TOWNSHIP, Role.COUNTY}),
+    frozenset({Role.TOWNSHIP, Role.COUNTY}),
 )  # fmt: skip
 COUNTY_WORKFLOW = Workflow(
     "county_exit", CountyExitCase, CountyExitStep, CountyExitObjection, COUNTY_STEPS, "county_id",
     "county_exit", ("apply", "resubmit"), frozenset({Role.PROVINCE}),
+    frozenset({Role.COUNTY, Role.PREFECTURE, Role.PROVINCE}),
 )  # fmt: skip
 
 
@@ -924,7 +929,7 @@ def county_exit_transition(*, actor, case: CountyExitCase, action: str, reason: 
 
 
 def _objection_raise(workflow: Workflow, *, actor, case, objector: str, content: str, raised_on: date | None):
-    if actor is None:
+    if actor is None or not (actor.is_superuser or actor.role in workflow.objection_recorders):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     require_in_scope(actor, workflow.code(case))
     case = _lock(workflow, case)

@@ -477,6 +477,11 @@ KINDS = {
     "village": (ax.village_exit_objection_raise, ax.village_exit_objection_resolve, VillageExitObjection),
     "county": (ax.county_exit_objection_raise, ax.county_exit_objection_resolve, CountyExitObjection),
 }
+WORKFLOWS = {"village": ax.VILLAGE, "county": ax.COUNTY_WORKFLOW}
+
+
+def _may(user, roles) -> bool:
+    return user.is_superuser or user.role in roles
 
 
 def _case_and_page(request, kind, pk):
@@ -490,6 +495,8 @@ def _case_and_page(request, kind, pk):
 def objection_raise(request, kind, pk):
     """Record an objection raised during the notice (登记公示异议)."""
     case, _page, name = _case_and_page(request, kind, pk)
+    if not _may(request.user, WORKFLOWS[kind].objection_recorders):
+        return _forbidden(request)
     raise_objection = KINDS[kind][0]
     form = ExitObjectionRaiseForm(request.POST, auto_id="raise-%s")
     if form.is_valid():
@@ -518,6 +525,8 @@ def objection_resolve(request, kind, pk, objection_pk):
     case, page, name = _case_and_page(request, kind, pk)
     _raise, resolve, model = KINDS[kind]
     objection = get_scoped_or_404(model.objects.all(), request.user, pk=objection_pk, case=case)
+    if not _may(request.user, WORKFLOWS[kind].objection_deciders):
+        return _forbidden(request)
     form = ExitObjectionResolveForm(request.POST, auto_id=f"objection{objection.pk}-%s")
     if form.is_valid():
         try:

@@ -279,6 +279,8 @@ def assessment_view(request, pk, year):
 def propose(request, pk, year):
     """Propose the household's exit for the year (村提名); a refusal lists the failed rules."""
     household = selectors.household_for_assessment(user=request.user, household_id=pk)
+    if not can_propose(request.user):
+        return _forbidden(request)
     form = ProposeForm(request.POST, auto_id="propose-%s")
     if not form.is_valid():
         return _assessment_page(request, household, year, propose_form=form)

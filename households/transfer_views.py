@@ -40,8 +40,7 @@ def _may_import(user) -> bool:
 def import_start(request):
     """Upload a file: a dry run reports every bad row; the real import is all or nothing."""
     if not _may_import(request.user):
-        messages.error(request, PERMISSION_DENIED)
-        return redirect("home")
+        return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -48,6 +48,7 @@ from households.models import Household, Member
 from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from households.workflow import NOTICE_STEPS, TRANSITIONS, available_transitions, household_transition
 from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.roles import Capability, user_has_capability
 from villages import selectors as village_selectors
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel
 
@@ -74,6 +75,7 @@ def mask_phone(phone: str) -> str:
 
 
 def _forbidden(request):
+    """Refuse a role that may not act here with 403, before reading the form (as the API does)."""
     return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
 
 
@@ -414,6 +416,8 @@ def member_leave(request, pk, member_pk):
 def household_transition_view(request, pk, action):
     """Apply one workflow action (流程操作) and say how it went."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
+    if not can_enter_data(request.user):
+        return _forbidden(request)
     transition = TRANSITIONS.get(action)
     form = TransitionForm(request.POST, transition=transition)
     if not form.is_valid():
@@ -439,6 +443,8 @@ def household_transition_view(request, pk, action):
 def objection_raise(request, pk):
     """Record an objection raised during a public notice (登记异议)."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
+    if not can_enter_data(request.user):
+        return _forbidden(request)
     form = ObjectionRaiseForm(request.POST)
     if not form.is_valid():
         _form_errors_to_messages(request, form)
@@ -466,6 +472,8 @@ def objection_resolve(request, pk, objection_pk):
     objection = selectors.objection_get_for_user(user=request.user, objection_id=objection_pk)
     if objection.household_id != household.pk:
         raise Http404
+    if not can_decide_objections(request.user):
+        return _forbidden(request)
     form = ObjectionResolveForm(request.POST)
     if not form.is_valid():
         _form_errors_to_messages(request, form)
@@ -490,6 +498,8 @@ def objection_resolve(request, pk, objection_pk):
 def helper_pair(request, pk):
     """Pair a helper with the household, or end the pairing (结对帮扶)."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
+    if not user_has_capability(request.user, Capability.MANAGE_HELPERS):
+        return _forbidden(request)
     form = HelperPairForm(request.POST, helpers=_helper_choices(request.user, household))
     if not form.is_valid():
         _form_errors_to_messages(request, form)

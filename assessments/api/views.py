@@ -750,11 +750,12 @@ class ExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="certify-batch", pagination_class=None, filterset_class=None)
     def certify_batch(self, request):
-        data = _validated(s.CertifyBatchSerializer, request)
         user = request.user
-        # The step table decides who certifies; a role that never may is refused as a whole.
+        # The step table decides who certifies; a role that never may is refused as a whole,
+        # before its request is read.
         if not (user.is_superuser or user.role in STEPS["county_certify"].roles):
             raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
+        data = _validated(s.CertifyBatchSerializer, request)
         on_date = data.get("on_date")
         if on_date is not None:
             check_not_future(on_date)

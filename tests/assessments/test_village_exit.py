@@ -385,6 +385,15 @@ def test_an_upheld_objection_returns_the_case(users, proposed):
     assert case.steps.last().action == "objection_return"
 
 
+def test_only_the_offices_along_the_procedure_record_objections(users, proposed):
+    case = through(proposed, users, until="open_notice")
+    for username in ("auditor_hunan", "team_lian", "api_hunan"):
+        with pytest.raises(ApplicationError) as info:
+            village_exit_objection_raise(actor=users[username], case=case, objector="甲", content="x")
+        assert info.value.code == "permission_denied"
+    assert not case.objections.exists()
+
+
 def test_objections_only_during_the_notice(users, proposed):
     with pytest.raises(ApplicationError) as info:
         village_exit_objection_raise(actor=users["township_daxi"], case=proposed, objector="甲", content="x")

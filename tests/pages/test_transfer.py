@@ -80,7 +80,7 @@ def test_wrong_file_type_and_read_only_roles(client_for):
     payload["file"].name = "a.txt"
     response = client.post("/households/import/", payload)
     assert response.status_code == 200 and "请上传 .xlsx 或 .csv 文件" in response.content.decode()
-    assert client_for("auditor_hunan").get("/households/import/").status_code == 302
+    assert client_for("auditor_hunan").get("/households/import/").status_code == 403
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
