@@ -33,6 +33,10 @@ def quality_index(request):
     return render(request, "quality/index.html", {"roots": roots})
 
 
+def _forbidden(request, message):
+    return render(request, "households/forbidden.html", {"message": message}, status=403)
+
+
 def _may_run(user, division) -> bool:
     levels = services.RUN_LEVELS
     return user_has_capability(user, Capability.RUN_QUALITY_CHECKS) and (user.is_superuser or division.level in levels)
@@ -78,8 +82,7 @@ def quality_run_start(request, code):
     """Start a run over the division in the background and show its progress."""
     division = village_selectors.division_get_for_user(user=request.user, code=code)
     if not _may_run(request.user, division):
-        messages.error(request, _("您没有运行数据质量核查的权限。"))
-        return redirect("quality:division", code=division.code)
+        return _forbidden(request, _("您没有运行数据质量核查的权限。"))
     job = job_create(actor=request.user, kind=JOB_KIND, params={"division": division.code})
     return redirect("quality:job", job_id=job.pk)
 
@@ -101,6 +104,8 @@ def quality_job(request, job_id):
 def finding_accept(request, finding_id):
     """Accept a finding as true, with the reason; refusals come back as a message in Chinese."""
     finding = selectors.finding_get_for_user(user=request.user, finding_id=finding_id)
+    if not user_has_capability(request.user, Capability.ACCEPT_QUALITY_FINDINGS):
+        return _forbidden(request, _("只有乡镇、县级审核人员可以认可数据质量问题。"))
     form = AcceptForm(request.POST)
     reason = form.data.get("reason", "")
     try:

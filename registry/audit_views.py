@@ -1,8 +1,10 @@
 """Audit pages for auditors (审计查询): the log, one object's whole history, one user's acts.
 
 Only roles with ``READ_AUDIT`` see them, and only the rows of their jurisdiction (the
-row's ``scope_code``). Values are shown before → after, with ID and phone numbers masked:
-the audit log records them in full, and an auditor reviews changes, not people.
+row's ``scope_code``): like every page, an object or account with no row in the user's
+jurisdiction is not found (404), whoever asks; other roles are refused (403). Values are
+shown before → after, with ID and phone numbers masked: the audit log records them in
+full, and an auditor reviews changes, not people.
 """
 
 from __future__ import annotations
@@ -124,8 +126,6 @@ def audit_log(request):
 @login_required
 def audit_object(request, content_type_id: int, object_id: str):
     """The whole history of one object, oldest first, each step before → after."""
-    if not user_has_capability(request.user, Capability.READ_AUDIT):
-        return _forbidden(request)
     try:
         content_type = ContentType.objects.get_for_id(content_type_id)
     except ContentType.DoesNotExist as exc:
@@ -135,6 +135,8 @@ def audit_object(request, content_type_id: int, object_id: str):
     )
     if not entries:
         raise Http404
+    if not user_has_capability(request.user, Capability.READ_AUDIT):
+        return _forbidden(request)
     for entry in entries:
         entry.changes = changes_of(entry)
     return render(
@@ -147,9 +149,9 @@ def audit_object(request, content_type_id: int, object_id: str):
 @login_required
 def audit_user(request, username: str):
     """Everything one account (or the system, ``system``) did inside the jurisdiction."""
-    if not user_has_capability(request.user, Capability.READ_AUDIT):
-        return _forbidden(request)
     rows, next_before = _page(_scoped_entries(request).filter(actor_username=username), request)
     if not rows and "before" not in request.GET:
         raise Http404
+    if not user_has_capability(request.user, Capability.READ_AUDIT):
+        return _forbidden(request)
     return render(request, "audit/user.html", {"entries": rows, "next_before": next_before, "username": username})

@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,6 +34,8 @@ from quality.choices import FindingStatus, Severity
 from quality.filtersets import FindingFilterSet
 from quality.rules import RULES
 from registry.api.permissions import TokenAllowsWrite
+from registry.errors import PERMISSION_DENIED
+from registry.roles import Capability, user_has_capability
 
 FINDING_ID = _param("id", OpenApiTypes.INT, "数据质量问题 id", 17, location=OpenApiParameter.PATH)
 FINDING_FILTERS = [
@@ -83,6 +85,18 @@ ACCEPTED_EXAMPLE = {
 }
 
 
+class MayAcceptFindings(BasePermission):
+    """Refuse an accept by a role that may not accept findings with 403, before the lookup."""
+
+    message = PERMISSION_DENIED
+    code = "permission_denied"
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS:
+            return True
+        return user_has_capability(request.user, Capability.ACCEPT_QUALITY_FINDINGS)
+
+
 @extend_schema_view(
     list=extend_schema(
         tags=["quality"],
@@ -108,7 +122,7 @@ class FindingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     filterset_class = FindingFilterSet
     serializer_class = s.FindingSerializer
-    permission_classes = [IsAuthenticated, TokenAllowsWrite]
+    permission_classes = [IsAuthenticated, TokenAllowsWrite, MayAcceptFindings]
     parser_classes = [JSONParser]
 
     def get_queryset(self):

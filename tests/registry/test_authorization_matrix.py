@@ -93,6 +93,7 @@ READERS = frozenset(Role.values)
 DATA_ENTRY = roles_with(Capability.ENTER_HOUSEHOLDS)
 OBJECTION_DECIDERS = roles_with(Capability.DECIDE_OBJECTIONS)
 HELPER_MANAGERS = roles_with(Capability.MANAGE_HELPERS)
+AUDITORS = roles_with(Capability.READ_AUDIT)
 #: Roles that take a step in village and county exits (the API's first gate).
 AREA_WRITERS = only(Role.TOWNSHIP, Role.COUNTY, Role.PREFECTURE, Role.PROVINCE)
 
@@ -257,6 +258,14 @@ PAGES: dict[str, Door] = {
     "assessments:monitoring_raise": page(
         A + "/monitoring/raise/{exited_household}/", get=READERS, post=only(Role.WORK_TEAM)
     ),
+    "quality:index": page("/quality/", get=READERS),
+    "quality:division": page("/quality/{village}/", get=READERS),
+    "quality:run": page("/quality/{village}/run/", post=roles_with(Capability.RUN_QUALITY_CHECKS)),
+    "quality:job": page("/quality/jobs/{quality_job}/", get=READERS, owner="work_team"),
+    "quality:accept": page("/quality/findings/{finding}/accept/", post=roles_with(Capability.ACCEPT_QUALITY_FINDINGS)),
+    "audit:log": page("/audit/", get=AUDITORS),
+    "audit:object": page("/audit/object/{household_type}/{household}/", get=AUDITORS),
+    "audit:user": page("/audit/user/{audit_user}/", get=AUDITORS),
     "verify": page("/verify/", get=READERS, public=True),
     "verify_code": page("/verify/{certificate_code}/", get=READERS, public=True, note="public by design"),
 }
@@ -330,6 +339,12 @@ API: dict[str, Door] = {
     "api:monitoring-flag-detail": api(V + "/monitoring-flags/{flag}/", get=READERS),
     "api:monitoring-flag-return-to-poverty": api(V + "/monitoring-flags/{flag}/return-to-poverty/", post=DATA_ENTRY),
     "api:monitoring-flag-transitions": api(V + "/monitoring-flags/{flag}/transitions/", get=READERS, post=DATA_ENTRY),
+    "api:quality-rules": api(V + "/quality/rules/", get=READERS),
+    "api:quality-finding-list": api(V + "/quality/findings/", get=READERS),
+    "api:quality-finding-detail": api(V + "/quality/findings/{finding}/", get=READERS),
+    "api:quality-finding-accept": api(
+        V + "/quality/findings/{finding}/accept/", post=roles_with(Capability.ACCEPT_QUALITY_FINDINGS)
+    ),
     "schema": api("/api/schema/", get=READERS, public=True),
     "api-docs": api("/api/docs/", get=READERS, public=True),
 }
@@ -537,6 +552,17 @@ def build_graph(users: dict, divisions) -> dict[str, object]:
     job = Job.objects.create(
         kind="household_import", created_by=users["team_lian"], status=Job.Status.SUCCEEDED, params={"dry_run": True}
     )
+    from quality.jobs import JOB_KIND as QUALITY_JOB
+    from quality.models import Finding
+
+    now = timezone.now()
+    finding = Finding.objects.create(
+        rule="no_helper", household=household, county_code=LIAN[:6], division_code=LIAN,
+        first_found_at=now, last_checked_at=now,
+    )  # fmt: skip
+    quality_job = Job.objects.create(
+        kind=QUALITY_JOB, created_by=users["team_lian"], status=Job.Status.SUCCEEDED, params={"division": LIAN}
+    )
     places = {
         "village": LIAN,
         "county": JIANGHUA,
@@ -561,6 +587,9 @@ def build_graph(users: dict, divisions) -> dict[str, object]:
         "sampled_village": county_case.sampled_villages.get().pk,
         "plan": plan.pk,
         "job": job.pk,
+        "quality_job": quality_job.pk,
+        "finding": finding.pk,
+        "audit_user": "team_lian",
         "registry_number": household.registry_number,
         "team_user": users["team_lian"].pk,
         "household_type": ContentType.objects.get_for_model(Household).pk,
