@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from django.core.exceptions import FieldDoesNotExist
 
 from households.choices import MemberStatus
-from households.exclusions import mask_id
+from households.privacy import mask_id
 from households.imports import COLUMNS
 from households.models import Household, Member
 from households.selectors import household_list
