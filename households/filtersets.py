@@ -21,7 +21,7 @@ ID_PATTERN = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 ID_SEARCH_NOT_IN_URL = _(
     "身份证号不能放在网址中（会留在浏览记录和访问日志里）：页面请用搜索框提交，"
     "接口请用 POST /api/v1/households/search/ 或 POST /api/v1/members/search/，"
-    "请求体为 {\"id_number\": \"…\"}。"
+    '请求体为 {"id_number": "…"}。'
 )
 
 

@@ -27,8 +27,8 @@ from households.choices import (
 )
 from households.exclusions import PersonRef, run_exclusion_checks
 from households.idnumber import parse_id_number
-from households.privacy import mask_id
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
+from households.privacy import mask_id
 from households.workflow import NOTICE_STEPS, REASON_MAX_LENGTH, TRANSITIONS, apply_transition, check_not_future
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError

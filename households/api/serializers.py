@@ -40,9 +40,9 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.privacy import mask_id, note_disclosure
 from households.filtersets import looks_like_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
+from households.privacy import mask_id, note_disclosure
 from households.workflow import REASON_MAX_LENGTH, TRANSITIONS
 from registry.api.fields import ChoiceLabelField
 from registry.roles import user_can_see_pii

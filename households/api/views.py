@@ -638,19 +638,6 @@ class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         tags=["households"],
-        summary="Pair a helper (结对帮扶责任人)",
-        description="`helper` is a helper id in the caller's jurisdiction, or null to unpair.",
-        parameters=[HOUSEHOLD_ID],
-        request=s.HelperPairSerializer,
-        responses={200: s.HouseholdDetailSerializer, **WRITE_ERRORS},
-        examples=[
-            _request("Pair", {"helper": 2}),
-            _request("Unpair", {"helper": None}),
-            *_ok(HOUSEHOLD_DETAIL_EXAMPLE),
-        ],
-    )
-    @extend_schema(
-        tags=["households"],
         summary="Find households by ID number (按身份证号检索)",
         description=(
             "The households in the caller's jurisdiction with a member (any status) holding this ID "
@@ -675,6 +662,19 @@ class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         households = households_with_id_number(self.get_queryset(), data["id_number"])[:ID_SEARCH_LIMIT]
         return Response({"results": self.get_serializer(households, many=True).data})
 
+    @extend_schema(
+        tags=["households"],
+        summary="Pair a helper (结对帮扶责任人)",
+        description="`helper` is a helper id in the caller's jurisdiction, or null to unpair.",
+        parameters=[HOUSEHOLD_ID],
+        request=s.HelperPairSerializer,
+        responses={200: s.HouseholdDetailSerializer, **WRITE_ERRORS},
+        examples=[
+            _request("Pair", {"helper": 2}),
+            _request("Unpair", {"helper": None}),
+            *_ok(HOUSEHOLD_DETAIL_EXAMPLE),
+        ],
+    )
     @action(detail=True, methods=["put"], url_path="helper")
     def helper(self, request, pk=None):
         household = self.get_object()

@@ -20,7 +20,7 @@ CREATE TRIGGER households_personaldataaccess_append_only BEFORE UPDATE OR DELETE
 def refuse_changes(apps, schema_editor):
     """Make the database refuse to change or delete a logged access (PostgreSQL only)."""
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY)
+        schema_editor.execute(APPEND_ONLY, params=None)
 
 
 def allow_changes(apps, schema_editor):
