@@ -28,7 +28,7 @@ from assessments.models import (
     VillageExitCase,
 )
 from households.choices import MemberStatus
-from households.filtersets import ID_BOUNDS, ID_PATTERN, YEAR_BOUNDS, normalise_id_query
+from households.filtersets import ID_BOUNDS, YEAR_BOUNDS, search_filter
 from households.models import Member
 from registry.filters import UTCIsoDateTimeFilter
 from villages.filtersets import division_search_q, within_division
@@ -37,7 +37,7 @@ from villages.filtersets import division_search_q, within_division
 class HouseholdRowFilterSet(django_filters.FilterSet):
     """Filters of rows that belong to a household: search, division (descendants included), household."""
 
-    q = django_filters.CharFilter(method="search", label=_("搜索（户主或成员姓名、身份证号、户编号）"))
+    q = search_filter(_("搜索（户主或成员姓名、户编号；身份证号请先用 POST 检索贫困户）"))
     within = django_filters.CharFilter(method="filter_within", label=_("所属区划代码（含下级）"))
     village = django_filters.CharFilter(field_name="household__village_id", label=_("村代码"))
     household = django_filters.NumberFilter(field_name="household_id", label=_("贫困户"), **ID_BOUNDS)
@@ -46,9 +46,6 @@ class HouseholdRowFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        if ID_PATTERN.match(value):
-            people = Member.objects.filter(household=OuterRef("household_id"), id_number=normalise_id_query(value))
-            return queryset.filter(Exists(people))
         if value.isdigit():
             return queryset.filter(household__registry_number__startswith=value)
         people = Member.objects.filter(

@@ -22,11 +22,12 @@ from households.models import (
     Member,
     MemberEvent,
     Objection,
+    PersonalDataAccess,
     StatusChange,
 )
 from households.workflow import TRANSITIONS, household_transition
-from registry.admin_base import ScopedModelAdmin, VersionedAdminForm, expected_version
-from registry.roles import Capability
+from registry.admin_base import MaskedIdentifiersMixin, ScopedModelAdmin, VersionedAdminForm, expected_version
+from registry.roles import Capability, user_has_capability
 
 STATUS_FIELDS = ["registry_number", "status", "step", "notice_ends_on", "status_reason", "status_date", "version"]
 
@@ -108,8 +109,9 @@ class HouseholdAddForm(HouseholdAdminForm):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedModelAdmin):
+class HouseholdAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
     capability = Capability.ENTER_HOUSEHOLDS
+    masked_fields = ("phone",)
     editable_fields = services.HOUSEHOLD_FIELDS
     form = HouseholdAdminForm
     list_display = ["registry_number", "village", "attribute", "main_cause", "status", "step", "identified_year"]
@@ -167,8 +169,9 @@ class MemberAdminForm(VersionedAdminForm):
 
 
 @admin.register(Member)
-class MemberAdmin(ScopedModelAdmin):
+class MemberAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
     capability = Capability.ENTER_HOUSEHOLDS
+    masked_fields = ("id_number", "disability_certificate")
     editable_fields = tuple(f for f in services.MEMBER_FIELDS if f != "relationship")
     form = MemberAdminForm
     list_display = ["name", "household", "relationship", "sex", "status"]
@@ -272,7 +275,26 @@ class CrossCheckImportAdmin(ScopedModelAdmin):
 
 
 @admin.register(CrossCheckEntry)
-class CrossCheckEntryAdmin(ScopedModelAdmin):
+class CrossCheckEntryAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
+    masked_fields = ("id_number",)
+
     list_display = ["batch", "category", "note"]
     list_filter = ["category"]
     list_select_related = ["batch"]
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ScopedModelAdmin):
+    """The personal-data access log: read-only for everyone, visible to auditors and administrators."""
+
+    list_display = ["created_at", "username", "token_prefix", "client_address", "door", "household", "count", "reason"]
+    list_filter = ["door"]
+    search_fields = ["username", "token_prefix", "reason", "household__registry_number"]
+    list_select_related = ["household"]
+    date_hierarchy = "created_at"
+
+    def has_module_permission(self, request):
+        return user_has_capability(request.user, Capability.READ_AUDIT)
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_capability(request.user, Capability.READ_AUDIT)

@@ -259,3 +259,11 @@ class CrossCheckCategory(models.TextChoices):
     COMMERCIAL_HOUSING = "commercial_housing", _("城镇商品房")
     BUSINESS = "business", _("工商注册")
     DEATH = "death", _("死亡")
+
+
+class DisclosureDoor(models.TextChoices):
+    """Where full personal identifiers were shown (个人信息查看途径)."""
+
+    PAGE = "page", _("页面查看")
+    EXPORT = "export", _("导出")
+    API = "api", _("接口")

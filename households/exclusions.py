@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from households.choices import CrossCheckCategory, MemberStatus
+from households.privacy import mask_id
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,6 @@ class ExclusionHit:
 
     def __str__(self):
         return self.explanation
-
-
-def mask_id(id_number: str) -> str:
-    """Return an ID number masked for messages (4311**********123X)."""
-    if len(id_number) < 8:
-        return "*" * len(id_number)
-    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
 
 
 Rule = Callable[[list[PersonRef], int | None], list[ExclusionHit]]

@@ -2,8 +2,9 @@
 
 The columns are those of the import template plus the registry number and status, so an
 export can be read back by people and by the import. Every cell is neutralised against
-spreadsheet formula injection; ID numbers and phones are masked unless the user may see
-them. Rows are streamed from the database in chunks: memory stays flat however large the
+spreadsheet formula injection; ID numbers and phones are masked unless the caller asks
+for them in full (``unmask``: the view has checked the role and logged the export with
+its reason). Rows are streamed from the database in chunks: memory stays flat however large the
 jurisdiction.
 """
 
@@ -15,11 +16,10 @@ from collections.abc import Iterator
 from django.core.exceptions import FieldDoesNotExist
 
 from households.choices import MemberStatus
-from households.exclusions import mask_id
 from households.imports import COLUMNS
 from households.models import Household, Member
+from households.privacy import mask_id
 from households.selectors import household_list
-from registry.roles import user_can_see_pii
 from registry.tabular import safe_cell, write_csv
 
 EXTRA_HEADER = ["户编号", "户状态", "识别环节", "成员状态"]
@@ -50,16 +50,15 @@ def _choices(name: str) -> dict | None:
     return None
 
 
-def export_rows(*, user, filters: dict) -> Iterator[list[str]]:
+def export_rows(*, user, filters: dict, id_number: str | None = None, unmask: bool = False) -> Iterator[list[str]]:
     """Yield one row per member of the households the user may see and has filtered."""
-    households = household_list(user=user, filters=filters).order_by().values("pk")
+    households = household_list(user=user, filters=filters, id_number=id_number).order_by().values("pk")
     members = (
         Member.objects.filter(household__in=households)
         .exclude(status__in=[MemberStatus.MARRIED_OUT, MemberStatus.MOVED_OUT, MemberStatus.REMOVED])
         .select_related("household", "household__group")
         .order_by("household__registry_number", "id")
     )
-    pii = user_can_see_pii(user)
     labels = {c.key: _choices(c.key) for c in COLUMNS}
     for member in members.iterator(chunk_size=2000):
         household = member.household
@@ -83,7 +82,7 @@ def export_rows(*, user, filters: dict) -> Iterator[list[str]]:
                 value = getattr(household, column.key)
             else:
                 value = getattr(member, column.key)
-            if column.key in ("id_number", "phone") and not pii:
+            if column.key in ("id_number", "phone") and not unmask:
                 value = mask_id(value) if value else value
             choices = labels.get(column.key)
             if choices and not isinstance(value, list):
@@ -92,19 +91,19 @@ def export_rows(*, user, filters: dict) -> Iterator[list[str]]:
         yield row
 
 
-def export_csv(*, user, filters: dict) -> Iterator[str]:
-    """Yield the export as CSV text (UTF-8 with BOM, which Excel reads)."""
-    return write_csv(export_header(), export_rows(user=user, filters=filters))
+def export_csv(**options) -> Iterator[str]:
+    """Yield the export as CSV text (UTF-8 with BOM, which Excel reads); ``options`` as :func:`export_rows`."""
+    return write_csv(export_header(), export_rows(**options))
 
 
-def export_xlsx(*, user, filters: dict) -> bytes:
+def export_xlsx(**options) -> bytes:
     """Return the export as an XLSX workbook (written in streaming mode)."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("贫困户")
     sheet.append(export_header())
-    for row in export_rows(user=user, filters=filters):
+    for row in export_rows(**options):
         sheet.append([safe_cell(v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)

@@ -27,6 +27,7 @@ from households.choices import (
     Sex,
 )
 from households.models import Household, Member
+from households.privacy import REASON_MAX_LENGTH, REASON_REQUIRED
 from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from registry.errors import ApplicationError
 
@@ -151,11 +152,25 @@ class HouseholdCreateForm(HouseholdForm):
 
 
 class HouseholdEditForm(HouseholdForm):
-    """A change of registration fields, carrying the version the form was opened at."""
+    """A change of registration fields, carrying the version the form was opened at.
 
-    def __init__(self, *args, **kwargs):
+    The phone is not filled in (it would show the full number): it shows masked, and a
+    number typed in replaces it.
+    """
+
+    def __init__(self, *args, masked_phone: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput)
+        if masked_phone:
+            phone = self.fields["phone"]
+            phone.widget.attrs["placeholder"] = masked_phone
+            phone.help_text = _("当前号码 %(masked)s；不修改请留空。") % {"masked": masked_phone}
+
+    def household_data(self) -> dict:
+        data = super().household_data()
+        if not data.get("phone"):
+            data.pop("phone", None)
+        return data
 
 
 # Members --------------------------------------------------------------------------------
@@ -368,3 +383,47 @@ def attach_error(error: ApplicationError, form: forms.Form, *, member_forms=(), 
         if name is not None and target[name].is_hidden:
             name = None
         target.add_error(name, messages)
+
+
+# Personal data ------------------------------------------------------------------------------
+
+
+def reason_field() -> forms.CharField:
+    """Return the reason asked before full numbers are shown (为何查看完整号码)."""
+    return forms.CharField(
+        label=_("查看理由"),
+        max_length=REASON_MAX_LENGTH,
+        error_messages={"required": REASON_REQUIRED},
+        help_text=_("例如：核对户籍信息、办理医保参保。查看将被记录。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+WHOLE_HOUSEHOLD = "household"
+
+
+class PiiRevealForm(RegistryForm):
+    """Ask to see a household's (or one member's) full ID numbers and phones (显示完整号码)."""
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices from the members already loaded: the page runs no query for them.
+        by_pk = {str(member.pk): member for member in members}
+        choices = [(pk, f"{m.name}（{m.get_relationship_display()}）") for pk, m in by_pk.items()]
+        self.fields["member"] = forms.TypedChoiceField(
+            choices=[(WHOLE_HOUSEHOLD, _("全户（全部成员身份证号和联系电话）")), *choices],
+            coerce=by_pk.get,
+            initial=WHOLE_HOUSEHOLD,
+            label=_("查看对象"),
+        )
+        self.fields["reason"] = reason_field()
+        self.polish()
+
+
+class ExportRevealForm(RegistryForm):
+    """Ask for an export with full ID numbers and phones (导出完整号码)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = reason_field()
+        self.polish()

@@ -9,12 +9,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from households.choices import (
     Attribute,
     Cause,
     CrossCheckCategory,
+    DisclosureDoor,
     Education,
     Ethnicity,
     HouseholdStatus,
@@ -412,3 +414,54 @@ class CrossCheckEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()} {self.id_number[:6]}…"
+
+
+class PersonalDataAccess(models.Model):
+    """One disclosure of full ID numbers or phones (个人信息查看记录), as the PIPL asks of sensitive data.
+
+    Written for every unmasked page view, unmasked export and API response that carried
+    full numbers; never changed or deleted (the database refuses it). ``objects`` names
+    what was shown (``{"household": [ids], "member": [ids]}``); an export names its
+    filters and how many households it held instead.
+    """
+
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("查看人"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="personal_data_accesses",
+    )
+    username = models.CharField(_("查看人账号"), max_length=150)
+    token_prefix = models.CharField(_("接口令牌前缀"), max_length=12, blank=True)
+    client_address = models.GenericIPAddressField(_("客户端地址"), null=True, blank=True)
+    door = models.CharField(_("途径"), max_length=8, choices=DisclosureDoor.choices)
+    household = models.ForeignKey(
+        Household, verbose_name=_("贫困户"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    member = models.ForeignKey(
+        Member, verbose_name=_("家庭成员"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    objects_shown = models.JSONField(_("涉及对象"), default=dict, blank=True)
+    filters = models.JSONField(_("导出或查询条件"), default=dict, blank=True)
+    count = models.PositiveIntegerField(_("涉及户数"), default=0)
+    shown_fields = models.CharField(_("显示的信息"), max_length=100)
+    reason = models.CharField(_("理由"), max_length=200)
+    scope_code = models.CharField(
+        _("所属区划代码"), max_length=12, blank=True, help_text=_("涉及对象共同所属的最小区划，用于按管辖范围查看。")
+    )
+
+    scope_path = "scope_code"
+
+    class Meta:
+        verbose_name = _("个人信息查看记录")
+        verbose_name_plural = _("个人信息查看记录")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["scope_code", "created_at"], name="pii_access_scope_idx"),
+            models.Index(fields=["user", "created_at"], name="pii_access_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.username} {self.get_door_display()} {self.count}"

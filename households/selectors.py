@@ -31,11 +31,17 @@ def household_queryset() -> QuerySet:
     )
 
 
-def household_list(*, user, filters: dict | None = None) -> QuerySet:
-    """Return the households the user may see, filtered by the household filterset."""
-    from households.filtersets import HouseholdFilterSet
+def household_list(*, user, filters: dict | None = None, id_number: str | None = None) -> QuerySet:
+    """Return the households the user may see, filtered by the household filterset.
+
+    ``id_number`` searches by a member's full ID number, which the filterset's ``q``
+    refuses (a query string ends up in URLs and logs).
+    """
+    from households.filtersets import HouseholdFilterSet, households_with_id_number
 
     queryset = scope_queryset(household_queryset(), user)
+    if id_number:
+        queryset = households_with_id_number(queryset, id_number)
     if filters is not None:
         queryset = HouseholdFilterSet(filters, queryset=queryset).qs
     return queryset

@@ -28,6 +28,7 @@ from households.choices import (
 from households.exclusions import PersonRef, run_exclusion_checks
 from households.idnumber import parse_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
+from households.privacy import mask_id
 from households.workflow import NOTICE_STEPS, REASON_MAX_LENGTH, TRANSITIONS, apply_transition, check_not_future
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
@@ -208,7 +209,7 @@ def household_apply(
     seen = set()
     for i, m in enumerate(members):
         if m["id_number"] in seen:
-            raise _invalid(errors.ID_DUPLICATE_IN_FORM % {"id": m["id_number"][:6] + "…"}, f"members.{i}.id_number")
+            raise _invalid(errors.ID_DUPLICATE_IN_FORM % {"id": mask_id(m["id_number"])}, f"members.{i}.id_number")
         seen.add(m["id_number"])
         _check_not_registered_elsewhere(m["id_number"], m.get("name", ""), None, f"members.{i}.id_number")
     unknown = set(household) - set(HOUSEHOLD_FIELDS)

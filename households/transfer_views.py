@@ -5,13 +5,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from households import exports
 from households.imports import IMPORT_ROLES, template_rows
-from registry.errors import PERMISSION_DENIED
+from households.privacy import PII_NOT_ALLOWED, loggable_filters, mask_id, may_reveal, pii_export_record
+from households.selectors import household_list
+from households.views import list_filters
+from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.jobs import job_create, job_get_for_user, job_list_for_user
 from registry.tabular import write_csv
 
@@ -106,16 +111,34 @@ def import_template(request, fmt):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def export(request, fmt):
-    """Download the filtered household list the user may see, one row per member."""
-    filters = request.GET.copy()
-    filters.pop("page", None)
+    """Download the filtered household list the user may see, one row per member.
+
+    A GET gives ID numbers and phones masked. A POST asks for them in full: only a role
+    with ``VIEW_PII`` may, with a reason, and the export is logged (filters, household
+    count, scope, reason) before the file is written.
+    """
+    filters, id_number = list_filters(request)
+    unmask = request.method == "POST"
+    if unmask:
+        if not may_reveal(request.user):
+            return render(request, "households/forbidden.html", {"message": PII_NOT_ALLOWED}, status=403)
+        households = household_list(user=request.user, filters=filters, id_number=id_number)
+        logged = dict(loggable_filters(filters), **({"id_number": mask_id(id_number)} if id_number else {}))
+        try:
+            pii_export_record(
+                actor=request.user, households=households, filters=logged, reason=request.POST.get("reason", "")
+            )
+        except ApplicationError as error:
+            messages.error(request, str(error))
+            return redirect(f"{reverse('households:list')}?{request.GET.urlencode()}#export-full")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    options = {"user": request.user, "filters": filters, "id_number": id_number, "unmask": unmask}
     if fmt == "csv":
-        response = StreamingHttpResponse(
-            exports.export_csv(user=request.user, filters=filters), content_type="text/csv; charset=utf-8"
-        )
+        response = StreamingHttpResponse(exports.export_csv(**options), content_type="text/csv; charset=utf-8")
     else:
-        response = HttpResponse(exports.export_xlsx(user=request.user, filters=filters), content_type=XLSX)
+        response = HttpResponse(exports.export_xlsx(**options), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="households-{stamp}.{fmt}"'
+    add_never_cache_headers(response)
     return response

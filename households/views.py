@@ -12,25 +12,28 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from households import errors, selectors, services
+from households import errors, privacy, selectors, services
 from households.choices import (
     Attribute,
     Cause,
+    DisclosureDoor,
     HouseholdStatus,
     MemberStatus,
     NaturalDecreaseReason,
     ObjectionOutcome,
     Relationship,
 )
-from households.exclusions import mask_id
-from households.filtersets import HouseholdFilterSet
+from households.filtersets import HouseholdFilterSet, looks_like_id_number, normalise_id_query
 from households.forms import (
     MEMBER_PREFIX,
+    ExportRevealForm,
     HelperPairForm,
     HouseholdCreateForm,
     HouseholdEditForm,
@@ -40,15 +43,18 @@ from households.forms import (
     MemberLeaveForm,
     ObjectionRaiseForm,
     ObjectionResolveForm,
+    PiiRevealForm,
     TransitionForm,
     attach_error,
     formset_with_another_row,
 )
-from households.models import Household, Member
+from households.models import Household, Member, PersonalDataAccess
+from households.privacy import mask_id, mask_phone, may_reveal
 from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from households.workflow import NOTICE_STEPS, TRANSITIONS, available_transitions, household_transition
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, user_has_capability
+from registry.scoping import scope_queryset
 from villages import selectors as village_selectors
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel
 
@@ -56,6 +62,10 @@ PAGE_SIZE = 25
 FILTER_NAMES = ("q", "village", "within", "group", "status", "attribute", "cause")
 #: Above this many villages in scope, the list filter asks for a code instead of offering a select.
 VILLAGE_SELECT_LIMIT = 300
+#: Where a search by ID number waits (never in the URL: it would stay in the browser's
+#: history and the server's access log); ``?id_search=1`` says the list applies it.
+SESSION_ID_SEARCH = "households:id_search"
+ID_SEARCH_MARK = "id_search"
 
 
 def can_enter_data(user) -> bool:
@@ -67,16 +77,9 @@ def can_decide_objections(user) -> bool:
     return user.is_superuser or user.role in services.OBJECTION_DECIDERS
 
 
-def mask_phone(phone: str) -> str:
-    """Return a phone number with its middle digits hidden (138****5678)."""
-    if len(phone) < 7:
-        return phone
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def _forbidden(request):
+def _forbidden(request, message=PERMISSION_DENIED):
     """Refuse a role that may not act here with 403, before reading the form (as the API does)."""
-    return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
+    return render(request, "households/forbidden.html", {"message": message}, status=403)
 
 
 def _form_errors_to_messages(request, form) -> None:
@@ -93,10 +96,46 @@ def _scoped_villages(user):
 # List and detail -------------------------------------------------------------------------
 
 
+def list_filters(request) -> tuple[QueryDict, str | None]:
+    """Return the list filters of the query string and the ID number searched for, if any."""
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    marked = filters.pop(ID_SEARCH_MARK, None)
+    return filters, request.session.get(SESSION_ID_SEARCH) if marked else None
+
+
+def _search_redirect(request):
+    """Turn the posted search and filters into the list's URL, keeping an ID number out of it."""
+    params = QueryDict(mutable=True)
+    for name in FILTER_NAMES:
+        value = request.POST.get(name, "").strip()
+        if value:
+            params[name] = value
+    query = params.get("q", "")
+    if looks_like_id_number(query):
+        request.session[SESSION_ID_SEARCH] = normalise_id_query(query.strip())
+        del params["q"]
+        params[ID_SEARCH_MARK] = "1"
+    elif not query and request.POST.get(ID_SEARCH_MARK) and request.session.get(SESSION_ID_SEARCH):
+        params[ID_SEARCH_MARK] = "1"  # the filters changed; the search by ID number stays
+    else:
+        request.session.pop(SESSION_ID_SEARCH, None)
+    url = reverse("households:list")
+    return redirect(f"{url}?{params.urlencode()}" if params else url)
+
+
 @login_required
 def household_list(request):
-    """List the households of the user's jurisdiction, filtered, searched and paginated."""
-    filterset = HouseholdFilterSet(request.GET or None, queryset=selectors.household_list(user=request.user))
+    """List the households of the user's jurisdiction, filtered, searched and paginated.
+
+    The search box posts (a search by ID number must not travel in the URL) and is
+    answered with a redirect to the filtered list.
+    """
+    if request.method == "POST":
+        return _search_redirect(request)
+    filters, id_number = list_filters(request)
+    households = selectors.household_list(user=request.user, id_number=id_number)
+    filterset = HouseholdFilterSet(filters or None, queryset=households)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     villages = list(_scoped_villages(request.user).select_related(None)[: VILLAGE_SELECT_LIMIT + 1])
     chosen = next((v for v in villages if v.code == request.GET.get("village")), None)
@@ -113,8 +152,10 @@ def household_list(request):
             "statuses": HouseholdStatus.choices,
             "attributes": Attribute.choices,
             "causes": Cause.choices,
-            "filtered": any(request.GET.get(name) for name in FILTER_NAMES),
+            "filtered": bool(id_number) or any(request.GET.get(name) for name in FILTER_NAMES),
+            "id_search": mask_id(id_number) if id_number else "",
             "can_enter_data": can_enter_data(request.user),
+            "export_form": ExportRevealForm(auto_id="export-%s") if may_reveal(request.user) else None,
         },
     )
 
@@ -142,10 +183,47 @@ def _helper_choices(user, household: Household):
 def household_detail(request, pk):
     """Show one household: fields, members, history, objections, events, helper and actions."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
+    return _render_detail(request, household)
+
+
+@login_required
+@require_POST
+def household_reveal(request, pk):
+    """Show the full ID numbers and phones of a household, or of one member, in this response only.
+
+    Only a role with ``VIEW_PII`` may ask, with a reason; the view is logged (who, when,
+    from where, whom, why). A later visit of the page shows the numbers masked again.
+    """
+    household = selectors.household_get_for_user(user=request.user, household_id=pk)
+    if not may_reveal(request.user):
+        return _forbidden(request, privacy.PII_NOT_ALLOWED)
+    form = PiiRevealForm(request.POST, members=household.members.all())
+    if not form.is_valid():
+        _form_errors_to_messages(request, form)
+        return redirect(f"{household.get_absolute_url()}#reveal")
+    try:
+        access = privacy.pii_reveal(
+            actor=request.user,
+            household=household,
+            member=form.cleaned_data["member"],
+            reason=form.cleaned_data["reason"],
+        )
+    except ApplicationError as error:
+        messages.error(request, str(error))
+        return redirect(f"{household.get_absolute_url()}#reveal")
+    response = _render_detail(request, household, revealed=access)
+    add_never_cache_headers(response)
+    return response
+
+
+def _render_detail(request, household: Household, *, revealed: PersonalDataAccess | None = None):
+    """Render the detail page, with the full numbers of ``revealed`` (a logged reveal) if given."""
     user = request.user
+    whole_household = revealed is not None and revealed.member_id is None
     members = list(household.members.all())
     for member in members:
-        member.id_masked = mask_id(member.id_number)
+        member.id_revealed = whole_household or (revealed is not None and revealed.member_id == member.pk)
+        member.id_shown = member.id_number if member.id_revealed else mask_id(member.id_number)
     editable = can_enter_data(user) and household.is_active
     deciding = can_decide_objections(user)
     objections = []
@@ -167,8 +245,10 @@ def household_detail(request, pk):
             "household": household,
             "head": household.head,
             "other_causes": [Cause(c).label for c in household.other_causes if c in Cause.values],
-            "phone": mask_phone(household.phone),
-            "helper_phone": mask_phone(helper.phone) if helper else "",
+            "phone": household.phone if whole_household else mask_phone(household.phone),
+            "helper_phone": (helper.phone if whole_household else mask_phone(helper.phone)) if helper else "",
+            "revealed": revealed,
+            "reveal_form": PiiRevealForm(members=members, auto_id="reveal-%s") if may_reveal(user) else None,
             "members": members,
             "history": _history(household),
             "objections": objections,
@@ -258,8 +338,9 @@ def household_edit(request, pk):
         return refusal
     groups = household.village.villager_groups.all()
     conflict = False
+    masked = mask_phone(household.phone)
     if request.method == "POST":
-        form = HouseholdEditForm(request.POST, groups=groups)
+        form = HouseholdEditForm(request.POST, groups=groups, masked_phone=masked)
         if form.is_valid():
             try:
                 services.household_update(
@@ -275,8 +356,8 @@ def household_edit(request, pk):
                 messages.success(request, _("已保存。"))
                 return redirect(household)
     else:
-        initial = {name: getattr(household, name) for name in HOUSEHOLD_FIELDS}
-        form = HouseholdEditForm(initial={**initial, "version": household.version}, groups=groups)
+        initial = {name: getattr(household, name) for name in HOUSEHOLD_FIELDS if name != "phone"}
+        form = HouseholdEditForm(initial={**initial, "version": household.version}, groups=groups, masked_phone=masked)
     return render(
         request,
         "households/edit.html",
@@ -515,3 +596,29 @@ def helper_pair(request, pk):
         else:
             messages.success(request, _("已结对帮扶责任人 %(name)s。") % {"name": helper.name})
     return redirect(household)
+
+
+# Personal-data access log ----------------------------------------------------------------
+
+
+@login_required
+def access_log(request):
+    """List who saw full ID numbers and phones, when, from where, whom and why (个人信息查看记录).
+
+    For auditors (``READ_AUDIT``), within their jurisdiction.
+    """
+    if not user_has_capability(request.user, Capability.READ_AUDIT):
+        return _forbidden(request)
+    rows = scope_queryset(PersonalDataAccess.objects.select_related("household", "member"), request.user)
+    username = request.GET.get("user", "").strip()
+    if username:
+        rows = rows.filter(username=username)
+    door = request.GET.get("door", "")
+    if door in DisclosureDoor.values:
+        rows = rows.filter(door=door)
+    page = Paginator(rows.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "households/access_log.html",
+        {"page": page, "doors": DisclosureDoor.choices, "username": username, "door": door},
+    )

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from registry.errors import ApplicationError
 from registry.roles import user_has_capability
@@ -130,6 +131,79 @@ class ScopedModelAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{obj}：{self.describe_error(error)}", messages.ERROR)
         if done:
             self.message_user(request, success_message % {"count": done}, messages.SUCCESS)
+
+
+class MaskedInitialForm(forms.ModelForm):
+    """An admin change form that leaves personal identifiers out of the page.
+
+    Each of ``masked_fields`` starts empty, with the masked number as its placeholder; left
+    empty, the stored number stays, and a number typed in replaces it.
+    """
+
+    masked_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.masked_fields:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            current = getattr(self.instance, name) or ""
+            self.initial[name] = ""
+            field.required = False
+            if current:
+                masked = mask_identifier(name, current)
+                field.widget.attrs["placeholder"] = masked
+                field.help_text = _("当前号码 %(masked)s；不修改请留空。") % {"masked": masked}
+
+    def clean(self):
+        data = super().clean()
+        for name in self.masked_fields:
+            if name in self.fields and not data.get(name):
+                data[name] = getattr(self.instance, name)
+        return data
+
+
+def mask_identifier(name: str, value: str) -> str:
+    """Return a stored identifier masked the way its kind is (phones 138****5678, IDs 4311…123X)."""
+    from households.privacy import mask_id, mask_phone
+
+    return mask_phone(value) if "phone" in name else mask_id(value)
+
+
+class MaskedIdentifiersMixin:
+    """Show ``masked_fields`` (ID numbers, phones) masked in the admin (SPEC §9).
+
+    Full numbers are revealed only on the household page, with a reason, and logged; the
+    admin never shows them. A user who may change the object types a new number to replace
+    the stored one; a user who may only view sees the masked number.
+    """
+
+    masked_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.masked_fields:
+            setattr(self, f"masked_{name}", self._masked_display(name))
+
+    def _masked_display(self, name: str):
+        def display(obj):
+            return mask_identifier(name, getattr(obj, name) or "") or "—"
+
+        display.short_description = self.model._meta.get_field(name).verbose_name
+        return display
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields = [f"masked_{f}" if f in self.masked_fields else f for f in fields]
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+        return type(form.__name__, (MaskedInitialForm, form), {"masked_fields": self.masked_fields})
 
 
 def scoped_view_on_site(request, content_type_id, object_id):

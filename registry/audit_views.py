@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from households.exclusions import mask_id
+from households.privacy import mask_id, mask_phone
 from registry.models import AuditEntry
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset
@@ -31,17 +31,13 @@ ID_KEYS = frozenset({"id_number"})
 PHONE_KEYS = frozenset({"phone"})
 
 
-def _mask_phone(phone: str) -> str:
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:] if len(phone) >= 7 else phone
-
-
 def masked(key: str, value):
     """Return ``value`` for display, masked when ``key`` names an ID or phone number."""
     if isinstance(value, str) and value:
         if key in ID_KEYS:
             return mask_id(value)
         if key in PHONE_KEYS:
-            return _mask_phone(value)
+            return mask_phone(value)
     return value
 
 

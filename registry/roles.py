@@ -48,10 +48,19 @@ class Capability(models.TextChoices):
     READ_AUDIT = "read_audit", _("查看审计日志")
     RUN_QUALITY_CHECKS = "run_quality_checks", _("运行数据质量核查")
     ACCEPT_QUALITY_FINDINGS = "accept_quality_findings", _("认可数据质量问题（核实无误）")
+    VIEW_PII = "view_pii", _("查看完整身份证号和电话（须说明理由，逐次记录）")
 
 
+#: ``VIEW_PII`` (SPEC §9): the work team, township and county meet the people and check
+#: their documents when registering and reviewing them, so they may reveal a full number
+#: (with a reason, logged); prefecture and province read aggregates and do without. An
+#: auditor reads the access log and masked records; an inquiry that needs a full number
+#: goes through the county. API clients get full numbers only from a token granted the
+#: personal-data scope (see ``user_can_see_pii``).
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.WORK_TEAM: frozenset({Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS, Capability.RUN_QUALITY_CHECKS}),
+    Role.WORK_TEAM: frozenset(
+        {Capability.MANAGE_HELPERS, Capability.ENTER_HOUSEHOLDS, Capability.RUN_QUALITY_CHECKS, Capability.VIEW_PII}
+    ),
     Role.TOWNSHIP: frozenset(
         {
             Capability.MANAGE_HELPERS,
@@ -59,6 +68,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.DECIDE_OBJECTIONS,
             Capability.RUN_QUALITY_CHECKS,
             Capability.ACCEPT_QUALITY_FINDINGS,
+            Capability.VIEW_PII,
         }
     ),
     Role.COUNTY: frozenset(
@@ -72,6 +82,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.DECIDE_OBJECTIONS,
             Capability.RUN_QUALITY_CHECKS,
             Capability.ACCEPT_QUALITY_FINDINGS,
+            Capability.VIEW_PII,
         }
     ),
     Role.PREFECTURE: frozenset(),
@@ -97,11 +108,12 @@ def user_has_capability(user, capability: str) -> bool:
 
 
 def user_can_see_pii(user) -> bool:
-    """Return whether ``user`` may see full ID numbers and phone numbers.
+    """Return whether an API response to ``user`` shows full ID numbers and phone numbers.
 
-    Only an API request made with a token granted the personal-data scope does (the
-    token's use is logged); every page, export and other API response shows them masked
-    (4311**********123X).
+    Only a request made with a token granted the personal-data scope does (each response
+    that disclosed them is written to the personal-data access log); every other API
+    response shows them masked (4311**********123X). Pages and page exports reveal them
+    only on an explicit request with a reason, to a role with ``Capability.VIEW_PII``.
     """
     token = getattr(user, "_api_token", None)
     return bool(token is not None and token.can_see_pii and user.is_active)

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "registry.middleware.ClientAddressMiddleware",
+    "households.privacy.PersonalDataAccessMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"
@@ -233,7 +234,9 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No full ID or mobile number in any log line (SPEC §9): see registry.log_masking.
+    "filters": {"mask_personal_numbers": {"()": "registry.log_masking.MaskPersonalNumbers"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_personal_numbers"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 

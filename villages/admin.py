@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin_base import ScopedModelAdmin
+from registry.admin_base import MaskedIdentifiersMixin, ScopedModelAdmin
 from registry.roles import Capability
 from villages import services
 from villages.models import (
@@ -248,8 +248,9 @@ class WorkTeamMemberAdmin(ScopedModelAdmin):
 
 
 @admin.register(Helper)
-class HelperAdmin(ScopedModelAdmin):
+class HelperAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
     capability = Capability.MANAGE_HELPERS
+    masked_fields = ("id_number", "phone")
     editable_fields = tuple(sorted(services.HELPER_FIELDS))
     list_display = ["name", "unit", "title", "division", "active"]
     list_filter = ["active"]

@@ -72,7 +72,13 @@ CASE_ID = _param("id", OpenApiTypes.INT, "退出申请 id", 9, location=OpenApiP
 EXIT_OBJECTION_ID = _param("id", OpenApiTypes.INT, "退出公示异议 id", 4, location=OpenApiParameter.PATH)
 
 ROW_FILTERS = [
-    _param("q", str, "搜索：户主或成员姓名、身份证号（完整）、户编号前缀", "盘"),
+    _param(
+        "q",
+        str,
+        "搜索：户主或成员姓名、户编号前缀。完整身份证号会被拒绝（400）：先用 POST /api/v1/households/search/ "
+        "找到贫困户，再按 household 筛选",
+        "盘",
+    ),
     _param("village", str, "村代码（12 位）", "431129203201"),
     _param("household", int, "贫困户 id", 5),
 ]

@@ -40,8 +40,9 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.exclusions import mask_id
+from households.filtersets import looks_like_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
+from households.privacy import mask_id, note_disclosure
 from households.workflow import REASON_MAX_LENGTH, TRANSITIONS
 from registry.api.fields import ChoiceLabelField
 from registry.roles import user_can_see_pii
@@ -60,8 +61,8 @@ HISTORY_ACTION_LABELS = {"apply": IdentificationStep.APPLICATION.label}
 def pii_visible(request) -> bool:
     """Return whether the caller may see personal identifiers (ID numbers, phones) in full.
 
-    This is the one hook for the PII scope (SPEC §9): for now nobody sees them unmasked.
-    When a role is granted the scope, decide it here, and log each unmasked view.
+    This is the one hook for the PII scope (SPEC §9): only a token granted the
+    personal-data scope does; each object shown in full is noted for the access log.
     """
     return user_can_see_pii(getattr(request, "user", None))
 
@@ -104,6 +105,13 @@ class MaskedField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        request = self.context.get("request")
+        if value and pii_visible(request):
+            note_disclosure(request, instance)
+        return value
 
     def to_representation(self, value):
         value = super().to_representation(value)
@@ -443,6 +451,28 @@ class StrictSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+class HouseholdSearchResultSerializer(serializers.Serializer):
+    results = HouseholdSerializer(many=True)
+
+
+class MemberSearchResultSerializer(serializers.Serializer):
+    results = MemberListSerializer(many=True)
+
+
+ID_SEARCH_NOT_AN_ID = _("请填写完整的身份证号（18 位，或 15 位旧号码）。")
+
+
+class IdNumberSearchSerializer(StrictSerializer):
+    """A search by full ID number, sent in a POST body so the number stays out of URLs and logs."""
+
+    id_number = serializers.CharField(max_length=32, help_text=_("完整的公民身份号码（18 位，或 15 位旧号码）"))
+
+    def validate_id_number(self, value):
+        if not looks_like_id_number(value):
+            raise serializers.ValidationError(ID_SEARCH_NOT_AN_ID)
+        return value.strip()
 
 
 def _choice(choices, **kwargs):

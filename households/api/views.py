@@ -33,7 +33,12 @@ from households.choices import (
     IdentificationStep,
     MemberStatus,
 )
-from households.filtersets import HouseholdFilterSet, MemberFilterSet
+from households.filtersets import (
+    HouseholdFilterSet,
+    MemberFilterSet,
+    households_with_id_number,
+    members_with_id_number,
+)
 from households.models import Member
 from households.workflow import available_transitions, household_transition
 from registry.api.errors import NOT_FOUND, ErrorSerializer, error_body
@@ -161,6 +166,9 @@ def _param(name, type_, description, example, **kwargs) -> OpenApiParameter:
     )
 
 
+#: The most rows a search by ID number returns (a person is in one active household at a time).
+ID_SEARCH_LIMIT = 50
+
 HOUSEHOLD_ID = _param("id", OpenApiTypes.INT, "贫困户 id", 5, location=OpenApiParameter.PATH)
 MEMBER_ID = _param("id", OpenApiTypes.INT, "家庭成员 id", 12, location=OpenApiParameter.PATH)
 OBJECTION_ID = _param("id", OpenApiTypes.INT, "异议 id", 3, location=OpenApiParameter.PATH)
@@ -172,7 +180,12 @@ COMMON_FILTERS = [
     _param("page_size", int, "每页条数（最多 500）", 50),
 ]
 HOUSEHOLD_FILTERS = [
-    _param("q", str, "搜索：户主或成员姓名、身份证号（完整）、户编号前缀", "盘"),
+    _param(
+        "q",
+        str,
+        "搜索：户主或成员姓名、户编号前缀。完整身份证号会被拒绝（400），请用 POST /api/v1/households/search/",
+        "盘",
+    ),
     _param("village", str, "村代码（12 位）", "431129203201"),
     _param("group", int, "村民小组 id", 1),
     _param("status", str, "状态（可多选）", "registered", enum=HouseholdStatus.values, many=True, explode=True),
@@ -183,7 +196,7 @@ HOUSEHOLD_FILTERS = [
     *COMMON_FILTERS,
 ]
 MEMBER_FILTERS = [
-    _param("q", str, "搜索：姓名或身份证号（完整）", "盘"),
+    _param("q", str, "搜索：姓名。完整身份证号会被拒绝（400），请用 POST /api/v1/members/search/", "盘"),
     _param("household", int, "贫困户 id", 1),
     _param("status", str, "成员状态", "active", enum=MemberStatus.values),
     _param(
@@ -625,6 +638,32 @@ class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         tags=["households"],
+        summary="Find households by ID number (按身份证号检索)",
+        description=(
+            "The households in the caller's jurisdiction with a member (any status) holding this ID "
+            "number. A POST, so that the number never appears in a URL, a browser history or an "
+            "access log; `GET /api/v1/households/?q=<ID number>` is refused with 400. At most "
+            f"{ID_SEARCH_LIMIT} households, masked like the list."
+        ),
+        request=s.IdNumberSearchSerializer,
+        responses={200: s.HouseholdSearchResultSerializer, 400: BAD_INPUT, 401: UNAUTHORIZED},
+        examples=[_request("By ID number", {"id_number": "11010519491231002X"})],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="search",
+        permission_classes=[IsAuthenticated],
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def search(self, request):
+        data = _validated(s.IdNumberSearchSerializer, request)
+        households = households_with_id_number(self.get_queryset(), data["id_number"])[:ID_SEARCH_LIMIT]
+        return Response({"results": self.get_serializer(households, many=True).data})
+
+    @extend_schema(
+        tags=["households"],
         summary="Pair a helper (结对帮扶责任人)",
         description="`helper` is a helper id in the caller's jurisdiction, or null to unpair.",
         parameters=[HOUSEHOLD_ID],
@@ -707,6 +746,31 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         version = data.pop("version")
         member = services.member_update(actor=request.user, member=member, changes=data, expected_version=version)
         return self._detail(member)
+
+    @extend_schema(
+        tags=["members"],
+        summary="Find members by ID number (按身份证号检索)",
+        description=(
+            "The members in the caller's jurisdiction holding this ID number (every household they "
+            "were ever registered in). A POST, so that the number stays out of URLs and logs; "
+            "`GET /api/v1/members/?q=<ID number>` is refused with 400."
+        ),
+        request=s.IdNumberSearchSerializer,
+        responses={200: s.MemberSearchResultSerializer, 400: BAD_INPUT, 401: UNAUTHORIZED},
+        examples=[_request("By ID number", {"id_number": "11010519491231002X"})],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="search",
+        permission_classes=[IsAuthenticated],
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def search(self, request):
+        data = _validated(s.IdNumberSearchSerializer, request)
+        members = members_with_id_number(self.get_queryset(), data["id_number"]).order_by("pk")[:ID_SEARCH_LIMIT]
+        return Response({"results": self.get_serializer(members, many=True).data})
 
     @extend_schema(
         tags=["members"],

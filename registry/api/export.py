@@ -6,8 +6,10 @@ stream the caller's whole jurisdiction in constant memory: households are read i
 primary-key chunks inside one repeatable-read transaction, so the file is one consistent
 snapshot however long it takes, and the ``X-Changes-Cursor`` header is the change-feed
 cursor of that snapshot — follow ``/api/v1/changes/?after=<it>`` to stay current. Each
-household looks exactly as in ``/api/v1/households/`` (masking included). ``gzip`` is
-used when the request accepts it.
+household looks exactly as in ``/api/v1/households/`` (masking included; an export with
+full numbers, by a token with the personal-data scope, is written to the personal-data
+access log once, with its filters and household count). ``gzip`` is used when the
+request accepts it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from rest_framework.views import APIView
 from households.api.serializers import HouseholdSerializer, MemberSerializer
 from households.api.views import HOUSEHOLD_FILTERS, HouseholdViewSet
 from households.models import Household
+from households.privacy import loggable_filters, pii_export_record, stop_gathering
 from registry.api.errors import ErrorSerializer
 from registry.feed import head_cursor, snapshot
+from registry.roles import user_can_see_pii
 from registry.scoping import scope_queryset
 from registry.tabular import safe_cell
 
@@ -238,6 +242,8 @@ class HouseholdExportView(APIView):
         # Filters are checked before the stream starts, so bad input is a clean 400.
         view = HouseholdViewSet(request=request, format_kwarg=None, kwargs={}, action="list")
         view.filter_queryset(view.get_queryset())
+        if user_can_see_pii(request.user):
+            _log_unmasked_export(request, view, self.fmt)
         gzip = _accepts_gzip(request)
         export = SnapshotExport(request, fmt=self.fmt, gzip=gzip).open()
         response = StreamingHttpResponse(export, content_type=CONTENT_TYPES[self.fmt])
@@ -249,6 +255,22 @@ class HouseholdExportView(APIView):
         if gzip:
             response["Content-Encoding"] = "gzip"
         return response
+
+
+def _log_unmasked_export(request, view, fmt: str) -> None:
+    """Write one access-log row for an export with full numbers: its filters and household count.
+
+    The rows are then not gathered one by one (a whole province would be millions of ids).
+    """
+    token = request.user._api_token
+    stop_gathering(request)
+    pii_export_record(
+        actor=request.user,
+        households=view.filter_queryset(scope_queryset(Household.objects.all(), request.user)),
+        filters={**loggable_filters(request.query_params), "format": fmt, "path": request.path},
+        reason=token.name,
+        token=token,
+    )
 
 
 class HouseholdCsvExportView(HouseholdExportView):

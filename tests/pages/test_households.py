@@ -285,7 +285,9 @@ def test_list_search_by_name_id_number_and_registry_number(client_for, users, di
     client = client_for("team_lian")
 
     def found(q) -> set[str]:
-        return set(re.findall(r'<span class="num">(\d+)</span>', page(client, "/households/", q=q)))
+        response = client.post("/households/", {"q": q}, follow=True)
+        assert response.status_code == 200
+        return set(re.findall(r'<span class="num">(\d+)</span>', response.content.decode()))
 
     assert found("盘小妹") == {other.registry_number}
     assert found("小妹") == {other.registry_number}
