@@ -127,6 +127,8 @@ class Door:
     #: API writes: the roles the view's first gate lets on to the object lookup, when wider
     #: than those the service then allows (those between get 404 outside, 403 inside).
     gate: frozenset[str] | None = None
+    #: A read sent as POST (a search by ID number): read-only tokens may use it.
+    read: bool = False
     note: str = ""
 
     @property
@@ -135,10 +137,12 @@ class Door:
         return [name for _text, name, _spec, _conv in Formatter().parse(self.url) if name]
 
 
-def _door(kind: str, url: str, *, public=False, owner=None, always=None, gate=None, note="", **roles) -> Door:
+def _door(kind: str, url: str, *, public=False, owner=None, always=None, gate=None, read=False, note="", **roles):
     unknown = set(roles) - set(METHODS)
     assert not unknown, unknown
-    return Door(kind=kind, url=url, roles=roles, public=public, owner=owner, always=always, gate=gate, note=note)
+    return Door(
+        kind=kind, url=url, roles=roles, public=public, owner=owner, always=always, gate=gate, read=read, note=note
+    )
 
 
 def page(url: str, **kwargs) -> Door:
@@ -169,6 +173,8 @@ PAGES: dict[str, Door] = {
     "households:create": page("/households/new/", get=DATA_ENTRY, post=DATA_ENTRY),
     "households:detail": page(H + "/", get=READERS),
     "households:edit": page(H + "/edit/", get=DATA_ENTRY, post=DATA_ENTRY),
+    "households:reveal": page(H + "/reveal/", post=roles_with(Capability.VIEW_PII)),
+    "households:access_log": page("/households/access-log/", get=AUDITORS),
     "households:transition": page(H + "/transition/appraise/", post=DATA_ENTRY),
     "households:objection_raise": page("/households/{notice_household}/objections/", post=DATA_ENTRY),
     "households:objection_resolve": page(
@@ -293,6 +299,9 @@ API: dict[str, Door] = {
     "api:household-members": api(V + "/households/{household}/members/", post=DATA_ENTRY),
     "api:household-objections": api(V + "/households/{notice_household}/objections/", post=DATA_ENTRY),
     "api:household-transitions": api(V + "/households/{household}/transitions/", get=READERS, post=DATA_ENTRY),
+    # Searching by ID number is a read sent as POST, so the number never travels in a URL.
+    "api:household-search": api(V + "/households/search/", post=READERS, read=True),
+    "api:member-search": api(V + "/members/search/", post=READERS, read=True),
     "api:member-list": api(V + "/members/", get=READERS),
     "api:member-detail": api(V + "/members/{member}/", get=READERS, patch=DATA_ENTRY),
     "api:member-leave": api(V + "/members/{member}/leave/", post=DATA_ENTRY),
@@ -458,7 +467,7 @@ def expected(door: Door, method: str, subject: Subject, *, outside: bool) -> str
     if door.owner is not None and subject.role != Role.ADMIN and subject.key != door.owner:
         return NOT_FOUND if door.kind == "page" else FORBIDDEN
     if door.kind == "api":
-        if method.upper() not in SAFE_METHODS:
+        if method.upper() not in SAFE_METHODS and not door.read:
             read_only_token = subject.auth == "token" and not subject.token_write
             if read_only_token or subject.role not in (door.gate or door.roles[method]):
                 return FORBIDDEN
