@@ -55,7 +55,7 @@ from datetime import date, timedelta
 from string import Formatter
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -703,24 +703,30 @@ def knock(client, scope, subject: Subject, route: str, door: Door, method: str, 
     outside = any(code is not None and not scope.covers(code) for code in codes)
     attempt = Knock(subject, route, method, url, expected(door, method, subject, outside=outside))
     cookies = copy.deepcopy(client.cookies)
+    depth = len(connection.savepoint_ids)
     with transaction.atomic():
         audit_before = AuditEntry.objects.count()
         if door.kind == "api":
             response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
         else:
             response = getattr(client, method)(url, {}) if method != "get" else client.get(url)
+        # A streamed export holds its snapshot (a savepoint) open until read to the end: read it
+        # here, or the savepoint would outlive this block and unwind the test's transaction
+        # whenever the garbage collector got to it.
+        content = b"".join(response.streaming_content) if response.streaming else response.content
         try:
             wrote = AuditEntry.objects.count() != audit_before
         except Exception:
             wrote = False
         transaction.set_rollback(True)
     client.cookies = cookies  # a logout or a new session must not carry over to the next attempt
+    if len(connection.savepoint_ids) != depth:
+        attempt.problems.append("left a transaction open behind it")
     attempt.status = response.status_code
     attempt.got = answer(door, response)
     if attempt.got in (FORBIDDEN, NOT_FOUND, LOGIN) and wrote:
         attempt.problems.append("wrote an audit row although refused")
     if subject.outside and response.status_code == 200 and not door.public:
-        content = b"".join(response.streaming_content) if response.streaming else response.content
         leaked = [m for m in ("栗安村", graph["registry_number"]) if m.encode() in content]
         if leaked:
             attempt.problems.append(f"shows {', '.join(leaked)} to a user outside")
