@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from households.exclusions import mask_id
+from households.privacy import mask_value
 from quality.choices import FindingStatus
 from quality.models import Finding, QualityRun
 from quality.rules import RULES
 from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset
-
-#: Keys of a finding's values that hold a personal identifier.
-PII_KEYS = ("id_number",)
 
 
 def finding_list(*, user, filters: dict | None = None) -> QuerySet:
@@ -49,7 +46,7 @@ def masked_values(values: dict, *, reveal: bool = False) -> dict:
     """Return a finding's values with ID numbers masked unless ``reveal``."""
     if reveal:
         return values
-    return {k: mask_id(v) if k in PII_KEYS and isinstance(v, str) and v else v for k, v in values.items()}
+    return {key: mask_value(key, value) for key, value in values.items()}
 
 
 def finding_explanation(finding: Finding, *, reveal: bool = False) -> str:

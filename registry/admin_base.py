@@ -143,6 +143,8 @@ class MaskedInitialForm(forms.ModelForm):
     masked_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
+        from households.privacy import mask_identifier  # households imports this module
+
         super().__init__(*args, **kwargs)
         for name in self.masked_fields:
             field = self.fields.get(name)
@@ -164,13 +166,6 @@ class MaskedInitialForm(forms.ModelForm):
         return data
 
 
-def mask_identifier(name: str, value: str) -> str:
-    """Return a stored identifier masked the way its kind is (phones 138****5678, IDs 4311…123X)."""
-    from households.privacy import mask_id, mask_phone
-
-    return mask_phone(value) if "phone" in name else mask_id(value)
-
-
 class MaskedIdentifiersMixin:
     """Show ``masked_fields`` (ID numbers, phones) masked in the admin (SPEC §9).
 
@@ -187,6 +182,8 @@ class MaskedIdentifiersMixin:
             setattr(self, f"masked_{name}", self._masked_display(name))
 
     def _masked_display(self, name: str):
+        from households.privacy import mask_identifier  # households imports this module
+
         def display(obj):
             return mask_identifier(name, getattr(obj, name) or "") or "—"
 

@@ -19,26 +19,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from households.privacy import mask_id, mask_phone
+from households.privacy import mask_value
 from registry.models import AuditEntry
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset
 
 PAGE_SIZE = 50
 AUDITED_APPS = ("registry", "villages", "households", "assessments")
-#: Snapshot keys holding personal identifiers, masked on every audit page.
-ID_KEYS = frozenset({"id_number"})
-PHONE_KEYS = frozenset({"phone"})
-
-
-def masked(key: str, value):
-    """Return ``value`` for display, masked when ``key`` names an ID or phone number."""
-    if isinstance(value, str) and value:
-        if key in ID_KEYS:
-            return mask_id(value)
-        if key in PHONE_KEYS:
-            return mask_phone(value)
-    return value
 
 
 def changes_of(entry: AuditEntry) -> list[dict]:
@@ -50,8 +37,8 @@ def changes_of(entry: AuditEntry) -> list[dict]:
         rows.append(
             {
                 "field": key,
-                "before": masked(key, before.get(key)) if key in before else None,
-                "after": masked(key, after.get(key)) if key in after else None,
+                "before": mask_value(key, before.get(key)) if key in before else None,
+                "after": mask_value(key, after.get(key)) if key in after else None,
                 "has_before": key in before,
                 "has_after": key in after,
             }
