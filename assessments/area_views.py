@@ -55,9 +55,10 @@ from assessments.selectors import (
 )
 from households.forms import RegistryForm, attach_error, date_field
 from households.views import can_enter_data
-from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.errors import ApplicationError
 from registry.roles import Role
 from registry.scoping import get_scoped_or_404
+from registry.views import forbidden
 from villages.choices import DivisionLevel
 from villages.models import Division
 
@@ -180,10 +181,6 @@ class PlanForm(RegistryForm):
 # Shared page helpers -------------------------------------------------------------------------------
 
 
-def _forbidden(request):
-    return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
-
-
 def _user_name(user) -> str:
     return _("系统") if user is None else (user.get_full_name() or user.username)
 
@@ -298,7 +295,7 @@ def village_exit_propose(request, code=None):
         return redirect("assessments:village_exit_propose", code=code)
     village = get_scoped_or_404(Division.objects.select_related("parent"), request.user, pk=code)
     if not can_propose_village_exit(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     items = ax.checklist_items(village.code)
     error = None
     if request.method == "POST":
@@ -408,7 +405,7 @@ def _apply_step(request, case, action, *, steps, transition, url_name, render_pa
     if step is None or step.internal:
         raise Http404
     if not (request.user.is_superuser or request.user.role in step.roles):
-        return _forbidden(request)
+        return forbidden(request)
     form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
     if form.is_valid():
         try:
@@ -451,7 +448,7 @@ def village_exit_resubmit(request, pk):
     """Resubmit a returned case with an amended checklist (修改后重新提出)."""
     case = _get_village_case(request, pk)
     if not can_propose_village_exit(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     items = ax.checklist_items(case.village_id)
     form = ChecklistForm(request.POST, items=items, with_year=False, auto_id="resubmit-%s")
     if form.is_valid():
@@ -496,7 +493,7 @@ def objection_raise(request, kind, pk):
     """Record an objection raised during the notice (登记公示异议)."""
     case, _page, name = _case_and_page(request, kind, pk)
     if not _may(request.user, WORKFLOWS[kind].objection_recorders):
-        return _forbidden(request)
+        return forbidden(request)
     raise_objection = KINDS[kind][0]
     form = ExitObjectionRaiseForm(request.POST, auto_id="raise-%s")
     if form.is_valid():
@@ -510,7 +507,7 @@ def objection_raise(request, kind, pk):
             )
         except ApplicationError as error:
             if error.status == 403:
-                return _forbidden(request)
+                return forbidden(request)
             attach_error(error, form)
         else:
             messages.success(request, _("已登记异议；处理完毕前不能结束公示。"))
@@ -526,7 +523,7 @@ def objection_resolve(request, kind, pk, objection_pk):
     _raise, resolve, model = KINDS[kind]
     objection = get_scoped_or_404(model.objects.all(), request.user, pk=objection_pk, case=case)
     if not _may(request.user, WORKFLOWS[kind].objection_deciders):
-        return _forbidden(request)
+        return forbidden(request)
     form = ExitObjectionResolveForm(request.POST, auto_id=f"objection{objection.pk}-%s")
     if form.is_valid():
         try:
@@ -538,7 +535,7 @@ def objection_resolve(request, kind, pk, objection_pk):
             )
         except ApplicationError as error:
             if error.status == 403:
-                return _forbidden(request)
+                return forbidden(request)
             messages.error(request, str(error))
         else:
             messages.success(request, _("异议已处理。"))
@@ -595,7 +592,7 @@ def county_exit_list(request):
 def county_exit_apply(request):
     """Apply for a county's exit (县级申请摘帽); a refusal names the failed check."""
     if not can_apply_county_exit(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     counties = list(applicable_counties(user=request.user))
     form = ApplyForm(request.POST, counties=counties, auto_id="apply-%s")
     if form.is_valid():
@@ -697,8 +694,8 @@ def _get_county_case(request, pk):
     return county_exit_case_get_for_user(user=request.user, case_id=pk)
 
 
-def _province_or_forbidden(request):
-    return None if request.user.is_superuser or request.user.role == Role.PROVINCE else _forbidden(request)
+def _province_orforbidden(request):
+    return None if request.user.is_superuser or request.user.role == Role.PROVINCE else forbidden(request)
 
 
 @login_required
@@ -726,7 +723,7 @@ def _dated_action(request, pk, action, call, done):
     case = _get_county_case(request, pk)
     step = ax.COUNTY_STEPS[action]
     if not (request.user.is_superuser or request.user.role in step.roles):
-        return _forbidden(request)
+        return forbidden(request)
     form = AreaDateForm(request.POST, auto_id=f"{action}-%s")
     if form.is_valid():
         try:
@@ -758,7 +755,7 @@ def county_exit_resubmit(request, pk):
 def county_exit_sample(request, pk):
     """Draw the sample (省级核查抽样) with the given sizes and, optionally, seed."""
     case = _get_county_case(request, pk)
-    forbidden = _province_or_forbidden(request)
+    forbidden = _province_orforbidden(request)
     if forbidden:
         return forbidden
     form = SampleForm(request.POST, auto_id="sample-%s")
@@ -787,7 +784,7 @@ def household_visit(request, pk, row_pk):
     """Record (or correct) the visit to a sampled exited household."""
     case = _get_county_case(request, pk)
     row = sampled_household_get(user=request.user, case=case, row_id=row_pk)
-    forbidden = _province_or_forbidden(request)
+    forbidden = _province_orforbidden(request)
     if forbidden:
         return forbidden
     form = HouseholdVisitForm(request.POST, auto_id=f"hh{row.pk}-%s")
@@ -808,7 +805,7 @@ def village_visit(request, pk, row_pk):
     """Record (or correct) the survey of a sampled village."""
     case = _get_county_case(request, pk)
     row = sampled_village_get(user=request.user, case=case, row_id=row_pk)
-    forbidden = _province_or_forbidden(request)
+    forbidden = _province_orforbidden(request)
     if forbidden:
         return forbidden
     form = VillageVisitForm(request.POST, auto_id=f"v{row.pk}-%s")
@@ -869,7 +866,7 @@ def plan_view(request, county, year):
     editable = can_plan(request.user)
     if request.method == "POST":
         if not editable:
-            return _forbidden(request)
+            return forbidden(request)
         form = PlanForm(request.POST, auto_id="plan-%s")
         if form.is_valid():
             try:

@@ -46,9 +46,10 @@ from households.choices import Cause
 from households.forms import RegistryForm, _not_in_future, attach_error, date_field
 from households.models import Household
 from households.selectors import household_queryset
-from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.errors import ApplicationError
 from registry.roles import Role
 from registry.scoping import get_scoped_or_404, scope_queryset
+from registry.views import forbidden
 
 PAGE_SIZE = 50
 HOUSEHOLD_NOT_FOUND = gettext_lazy("在您的管辖范围内没有该户编号的贫困户。")
@@ -62,10 +63,6 @@ def can_raise(user) -> bool:
 def can_return(user) -> bool:
     """Return whether the user's role registers a return to poverty (the county); the service decides."""
     return user.is_superuser or user.role == Role.COUNTY
-
-
-def _forbidden(request):
-    return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
 
 
 # Forms ---------------------------------------------------------------------------------
@@ -224,7 +221,7 @@ def flag_step(request, pk, action):
     if step is None or step.internal:
         raise Http404
     if not (request.user.is_superuser or request.user.role in step.roles):
-        return _forbidden(request)
+        return forbidden(request)
     form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
     if form.is_valid():
         try:
@@ -252,7 +249,7 @@ def flag_return(request, pk):
     """Register the flagged household as returned to poverty (认定返贫, county)."""
     flag = flag_get_for_user(user=request.user, flag_id=pk)
     if not can_return(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     form = ReturnToPovertyForm(request.POST, auto_id="return-%s")
     if form.is_valid():
         try:
@@ -292,7 +289,7 @@ def flag_raise(request, household_pk):
     household = get_scoped_or_404(household_queryset(), request.user, pk=household_pk)
     if request.method == "POST":
         if not can_raise(request.user):
-            return _forbidden(request)
+            return forbidden(request)
         form = FlagRaiseForm(request.POST, auto_id="flag-%s")
         if form.is_valid():
             try:

@@ -50,8 +50,9 @@ from assessments.services import ASSESSABLE, assessment_record
 from households.choices import POOR_NOT_EXITED, MemberStatus
 from households.forms import attach_error
 from households.views import can_enter_data
-from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.errors import ApplicationError
 from registry.roles import Role
+from registry.views import forbidden
 from villages import selectors as village_selectors
 
 PAGE_SIZE = 50
@@ -89,10 +90,6 @@ def can_decide_exit_objections(user) -> bool:
 
 def can_certify(user) -> bool:
     return user.is_superuser or user.role == Role.COUNTY
-
-
-def _forbidden(request):
-    return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
 
 
 def _user_name(user) -> str:
@@ -250,7 +247,7 @@ def assessment_view(request, pk, year):
     if request.method != "POST":
         return _assessment_page(request, household, year)
     if not can_enter_data(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     assessment = selectors.assessment_get(user=request.user, household=household, year=year)
     form = AssessmentForm(request.POST, members=_exempt_choices(household, assessment))
     conflict = False
@@ -280,7 +277,7 @@ def propose(request, pk, year):
     """Propose the household's exit for the year (村提名); a refusal lists the failed rules."""
     household = selectors.household_for_assessment(user=request.user, household_id=pk)
     if not can_propose(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     form = ProposeForm(request.POST, auto_id="propose-%s")
     if not form.is_valid():
         return _assessment_page(request, household, year, propose_form=form)
@@ -404,7 +401,7 @@ def exit_case_step(request, pk, action):
     if step is None or step.internal:
         raise Http404
     if not (request.user.is_superuser or request.user.role in step.roles):
-        return _forbidden(request)
+        return forbidden(request)
     form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
     if form.is_valid():
         try:
@@ -434,7 +431,7 @@ def objection_raise(request, pk):
     """Record an objection raised during the village notice (登记公示异议)."""
     case = selectors.exit_case_get_for_user(user=request.user, case_id=pk)
     if not can_enter_data(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     form = ExitObjectionRaiseForm(request.POST, auto_id="raise-%s")
     if form.is_valid():
         try:
@@ -465,7 +462,7 @@ def objection_resolve(request, pk, objection_pk):
     if objection.case_id != case.pk:
         raise Http404
     if not can_decide_exit_objections(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     form = ExitObjectionResolveForm(request.POST, auto_id=f"objection{objection.pk}-%s")
     if form.is_valid():
         try:
@@ -512,7 +509,7 @@ def queue(request):
     certifying = can_certify(request.user)
     if request.method == "POST":
         if not certifying:
-            return _forbidden(request)
+            return forbidden(request)
         form = CertifyBatchForm(request.POST, auto_id="batch-%s")
         if form.is_valid():
             ids = form.cleaned_data["cases"]

@@ -16,9 +16,10 @@ from households.imports import IMPORT_ROLES, template_rows
 from households.privacy import PII_NOT_ALLOWED, loggable_filters, mask_id, may_reveal, pii_export_record
 from households.selectors import household_list
 from households.views import list_filters
-from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.errors import ApplicationError
 from registry.jobs import job_create, job_get_for_user, job_list_for_user
 from registry.tabular import write_csv
+from registry.views import forbidden
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,7 +46,7 @@ def _may_import(user) -> bool:
 def import_start(request):
     """Upload a file: a dry run reports every bad row; the real import is all or nothing."""
     if not _may_import(request.user):
-        return render(request, "households/forbidden.html", {"message": PERMISSION_DENIED}, status=403)
+        return forbidden(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -123,7 +124,7 @@ def export(request, fmt):
     unmask = request.method == "POST"
     if unmask:
         if not may_reveal(request.user):
-            return render(request, "households/forbidden.html", {"message": PII_NOT_ALLOWED}, status=403)
+            return forbidden(request, PII_NOT_ALLOWED)
         households = household_list(user=request.user, filters=filters, id_number=id_number)
         logged = dict(loggable_filters(filters), **({"id_number": mask_id(id_number)} if id_number else {}))
         try:

@@ -52,9 +52,10 @@ from households.models import Household, Member, PersonalDataAccess
 from households.privacy import mask_id, mask_phone, may_reveal
 from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from households.workflow import NOTICE_STEPS, TRANSITIONS, available_transitions, household_transition
-from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.errors import ApplicationError
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset
+from registry.views import forbidden
 from villages import selectors as village_selectors
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel
 
@@ -75,11 +76,6 @@ def can_enter_data(user) -> bool:
 
 def can_decide_objections(user) -> bool:
     return user.is_superuser or user.role in services.OBJECTION_DECIDERS
-
-
-def _forbidden(request, message=PERMISSION_DENIED):
-    """Refuse a role that may not act here with 403, before reading the form (as the API does)."""
-    return render(request, "households/forbidden.html", {"message": message}, status=403)
 
 
 def _form_errors_to_messages(request, form) -> None:
@@ -196,7 +192,7 @@ def household_reveal(request, pk):
     """
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
     if not may_reveal(request.user):
-        return _forbidden(request, privacy.PII_NOT_ALLOWED)
+        return forbidden(request, privacy.PII_NOT_ALLOWED)
     form = PiiRevealForm(request.POST, members=household.members.all())
     if not form.is_valid():
         _form_errors_to_messages(request, form)
@@ -275,7 +271,7 @@ def _render_detail(request, household: Household, *, revealed: PersonalDataAcces
 def household_create(request):
     """Register a household's application with its members (农户申请), village by village."""
     if not can_enter_data(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     villages = _scoped_villages(request.user)
     code = request.POST.get("village") or request.GET.get("village")
     village = villages.filter(pk=code).first() if code else None
@@ -323,7 +319,7 @@ def household_create(request):
 def _refuse_edit(request, household: Household):
     """Return the response refusing an edit page to this user or household, else None."""
     if not can_enter_data(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     if not household.is_active:
         messages.error(request, errors.HOUSEHOLD_CLOSED % {"status": household.get_status_display()})
         return redirect(household)
@@ -498,7 +494,7 @@ def household_transition_view(request, pk, action):
     """Apply one workflow action (流程操作) and say how it went."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
     if not can_enter_data(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     transition = TRANSITIONS.get(action)
     form = TransitionForm(request.POST, transition=transition)
     if not form.is_valid():
@@ -525,7 +521,7 @@ def objection_raise(request, pk):
     """Record an objection raised during a public notice (登记异议)."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
     if not can_enter_data(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     form = ObjectionRaiseForm(request.POST)
     if not form.is_valid():
         _form_errors_to_messages(request, form)
@@ -554,7 +550,7 @@ def objection_resolve(request, pk, objection_pk):
     if objection.household_id != household.pk:
         raise Http404
     if not can_decide_objections(request.user):
-        return _forbidden(request)
+        return forbidden(request)
     form = ObjectionResolveForm(request.POST)
     if not form.is_valid():
         _form_errors_to_messages(request, form)
@@ -580,7 +576,7 @@ def helper_pair(request, pk):
     """Pair a helper with the household, or end the pairing (结对帮扶)."""
     household = selectors.household_get_for_user(user=request.user, household_id=pk)
     if not user_has_capability(request.user, Capability.MANAGE_HELPERS):
-        return _forbidden(request)
+        return forbidden(request)
     form = HelperPairForm(request.POST, helpers=_helper_choices(request.user, household))
     if not form.is_valid():
         _form_errors_to_messages(request, form)
@@ -608,7 +604,7 @@ def access_log(request):
     For auditors (``READ_AUDIT``), within their jurisdiction.
     """
     if not user_has_capability(request.user, Capability.READ_AUDIT):
-        return _forbidden(request)
+        return forbidden(request)
     rows = scope_queryset(PersonalDataAccess.objects.select_related("household", "member"), request.user)
     username = request.GET.get("user", "").strip()
     if username:

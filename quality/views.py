@@ -18,6 +18,7 @@ from quality.rules import RULES
 from registry.errors import ApplicationError
 from registry.jobs import job_create, job_get_for_user
 from registry.roles import Capability, user_has_capability
+from registry.views import forbidden
 from villages import selectors as village_selectors
 
 PAGE_SIZE = 50
@@ -31,10 +32,6 @@ def quality_index(request):
     if len(roots) == 1:
         return redirect("quality:division", code=roots[0].code)
     return render(request, "quality/index.html", {"roots": roots})
-
-
-def _forbidden(request, message):
-    return render(request, "households/forbidden.html", {"message": message}, status=403)
 
 
 def _may_run(user, division) -> bool:
@@ -82,7 +79,7 @@ def quality_run_start(request, code):
     """Start a run over the division in the background and show its progress."""
     division = village_selectors.division_get_for_user(user=request.user, code=code)
     if not _may_run(request.user, division):
-        return _forbidden(request, _("您没有运行数据质量核查的权限。"))
+        return forbidden(request, _("您没有运行数据质量核查的权限。"))
     job = job_create(actor=request.user, kind=JOB_KIND, params={"division": division.code})
     return redirect("quality:job", job_id=job.pk)
 
@@ -105,7 +102,7 @@ def finding_accept(request, finding_id):
     """Accept a finding as true, with the reason; refusals come back as a message in Chinese."""
     finding = selectors.finding_get_for_user(user=request.user, finding_id=finding_id)
     if not user_has_capability(request.user, Capability.ACCEPT_QUALITY_FINDINGS):
-        return _forbidden(request, _("只有乡镇、县级审核人员可以认可数据质量问题。"))
+        return forbidden(request, _("只有乡镇、县级审核人员可以认可数据质量问题。"))
     form = AcceptForm(request.POST)
     reason = form.data.get("reason", "")
     try:

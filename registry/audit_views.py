@@ -23,6 +23,7 @@ from households.privacy import mask_value
 from registry.models import AuditEntry
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset
+from registry.views import forbidden
 
 PAGE_SIZE = 50
 AUDITED_APPS = ("registry", "villages", "households", "assessments")
@@ -50,9 +51,7 @@ def changes_of(entry: AuditEntry) -> list[dict]:
     return rows
 
 
-def _forbidden(request):
-    message = _("只有审计人员可以查看审计记录。")
-    return render(request, "households/forbidden.html", {"message": message}, status=403)
+AUDITORS_ONLY = _("只有审计人员可以查看审计记录。")
 
 
 def _scoped_entries(request):
@@ -83,7 +82,7 @@ def _day_bound(value: str, end: bool):
 def audit_log(request):
     """The audit log of the jurisdiction, filtered by who, what, which kind of object and when."""
     if not user_has_capability(request.user, Capability.READ_AUDIT):
-        return _forbidden(request)
+        return forbidden(request, AUDITORS_ONLY)
     entries = _scoped_entries(request)
     filters = {key: request.GET.get(key, "").strip() for key in ("actor", "action", "type", "since", "until")}
     if filters["actor"]:
@@ -119,7 +118,7 @@ def audit_object(request, content_type_id: int, object_id: str):
     if not entries:
         raise Http404
     if not user_has_capability(request.user, Capability.READ_AUDIT):
-        return _forbidden(request)
+        return forbidden(request, AUDITORS_ONLY)
     for entry in entries:
         entry.changes = changes_of(entry)
     return render(
@@ -136,5 +135,5 @@ def audit_user(request, username: str):
     if not rows and "before" not in request.GET:
         raise Http404
     if not user_has_capability(request.user, Capability.READ_AUDIT):
-        return _forbidden(request)
+        return forbidden(request, AUDITORS_ONLY)
     return render(request, "audit/user.html", {"entries": rows, "next_before": next_before, "username": username})

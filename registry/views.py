@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from registry.api.errors import NOT_FOUND, error_body
+from registry.errors import PERMISSION_DENIED
 from villages import selectors as village_selectors
 
 
@@ -20,6 +21,11 @@ def home(request):
         "registry/home.html",
         {"rows": rows, "team_count": teams.count(), "role_label": request.user.get_role_display()},
     )
+
+
+def forbidden(request, message=PERMISSION_DENIED):
+    """Refuse a role that may not act here: 403 with the reason, before any form is read."""
+    return render(request, "households/forbidden.html", {"message": message}, status=403)
 
 
 def not_found(request, exception=None):
