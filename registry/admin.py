@@ -15,12 +15,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin_base import ScopedModelAdmin
-from registry.audit_views import changes_of
 from registry.forms import AdminLoginForm
 from registry.logins import login_failure_unlock
 from registry.models import ApiToken, AuditEntry, LoginFailure, User
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset, user_scope
+from registry.selectors import audit_changes
 from registry.services import user_create, user_set_password, user_update
 from registry.tokens import api_token_create, api_token_revoke
 from villages.models import Division
@@ -163,7 +163,7 @@ class AuditEntryAdmin(ScopedModelAdmin):
     @admin.display(description=_("变更前 → 变更后"))
     def changes(self, entry):
         """The recorded values, ID and phone numbers masked (the audit pages show the same)."""
-        rows = [(c["field"] or "—", c["before"], c["after"]) for c in changes_of(entry)]
+        rows = [(c["field"] or "—", c["before"], c["after"]) for c in audit_changes(entry)]
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {} → {}</li>", rows)) if rows else "—"
 
 
