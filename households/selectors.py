@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from households.choices import MemberStatus, Relationship
-from households.models import Household, Member, MemberEvent, Objection, StatusChange
+from households.choices import DisclosureDoor, MemberStatus, Relationship
+from households.models import Household, Member, MemberEvent, Objection, PersonalDataAccess, StatusChange
 from registry.scoping import get_scoped_or_404, scope_queryset
 
 
@@ -79,3 +79,13 @@ def member_get_for_user(*, user, member_id: int) -> Member:
 
 def objection_get_for_user(*, user, objection_id: int) -> Objection:
     return get_scoped_or_404(Objection.objects.select_related("household"), user, pk=objection_id)
+
+
+def personal_data_access_list(*, user, username: str = "", door: str = "") -> QuerySet:
+    """Return the disclosures of full numbers in the user's jurisdiction, newest first (个人信息查看记录)."""
+    rows = scope_queryset(PersonalDataAccess.objects.select_related("household", "member"), user)
+    if username:
+        rows = rows.filter(username=username)
+    if door in DisclosureDoor.values:
+        rows = rows.filter(door=door)
+    return rows.order_by("-id")

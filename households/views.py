@@ -54,7 +54,6 @@ from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from households.workflow import NOTICE_STEPS, TRANSITIONS, available_transitions, household_transition
 from registry.errors import ApplicationError
 from registry.roles import Capability, user_has_capability
-from registry.scoping import scope_queryset
 from registry.views import forbidden
 from villages import selectors as village_selectors
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel
@@ -605,14 +604,9 @@ def access_log(request):
     """
     if not user_has_capability(request.user, Capability.READ_AUDIT):
         return forbidden(request)
-    rows = scope_queryset(PersonalDataAccess.objects.select_related("household", "member"), request.user)
-    username = request.GET.get("user", "").strip()
-    if username:
-        rows = rows.filter(username=username)
-    door = request.GET.get("door", "")
-    if door in DisclosureDoor.values:
-        rows = rows.filter(door=door)
-    page = Paginator(rows.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    username, door = request.GET.get("user", "").strip(), request.GET.get("door", "")
+    rows = selectors.personal_data_access_list(user=request.user, username=username, door=door)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "households/access_log.html",
