@@ -33,7 +33,7 @@ from registry.audit import audit_record
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, Role
 from registry.scoping import scope_queryset
-from registry.services import ensure_four_eyes, full_clean_or_raise, require_capability, require_in_scope
+from registry.services import clean_reason, ensure_four_eyes, full_clean_or_raise, require_capability, require_in_scope
 
 F = FlagStatus
 NOTICE_PROCEDURE = "monitoring"
@@ -149,13 +149,8 @@ def _invalid(message, field="__all__", status=400, code="invalid") -> Applicatio
     return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
 
 
-def _clean_reason(reason: str, *, required, field: str = "reason") -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise _invalid(required, field)
-    if len(reason) > 500:
-        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": 500}, field)
-    return reason
+def _clean_reason(reason: str, *, required) -> str:
+    return clean_reason(reason, required=required, too_long=household_errors.REASON_TOO_LONG, limit=500)
 
 
 def _record(flag: MonitoringFlag, action: str, from_status: str, actor, reason: str, on_date: date) -> None:

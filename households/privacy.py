@@ -27,6 +27,7 @@ from households.models import Household, Member, PersonalDataAccess
 from registry.audit import audit_record, client_address_var
 from registry.errors import ApplicationError
 from registry.roles import Capability, user_has_capability
+from registry.services import clean_reason as registry_clean_reason
 from registry.services import require_in_scope
 from villages.choices import LEVEL_PREFIX_LENGTH
 
@@ -84,13 +85,7 @@ def may_reveal(user) -> bool:
 
 def clean_reason(reason: str | None) -> str:
     """Return the reason given for a disclosure, or refuse an empty or overlong one."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError(REASON_REQUIRED, code="invalid", fields={"reason": [str(REASON_REQUIRED)]})
-    if len(reason) > REASON_MAX_LENGTH:
-        message = REASON_TOO_LONG % {"max": REASON_MAX_LENGTH}
-        raise ApplicationError(message, code="invalid", fields={"reason": [message]})
-    return reason
+    return registry_clean_reason(reason, required=REASON_REQUIRED, too_long=REASON_TOO_LONG, limit=REASON_MAX_LENGTH)
 
 
 def covering_code(low: str, high: str) -> str:

@@ -32,7 +32,7 @@ from registry.audit import audit_record, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability
 from registry.scoping import prefix_q
-from registry.services import require_capability, require_in_scope
+from registry.services import clean_reason, require_capability, require_in_scope
 from villages.choices import DivisionLevel
 from villages.models import Division
 
@@ -155,16 +155,6 @@ def quality_run(
     return run
 
 
-def _clean_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError(errors.REASON_REQUIRED, code="invalid", fields={"reason": [str(errors.REASON_REQUIRED)]})
-    if len(reason) > REASON_MAX_LENGTH:
-        message = errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}
-        raise ApplicationError(message, code="invalid", fields={"reason": [message]})
-    return reason
-
-
 @transaction.atomic
 def finding_accept(*, actor, finding: Finding, reason: str) -> Finding:
     """Accept an open finding as true after checking it (核实无误), with the reason why.
@@ -178,7 +168,9 @@ def finding_accept(*, actor, finding: Finding, reason: str) -> Finding:
     require_capability(actor, Capability.ACCEPT_QUALITY_FINDINGS)
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     require_in_scope(actor, finding.division_code)
-    reason = _clean_reason(reason)
+    reason = clean_reason(
+        reason, required=errors.REASON_REQUIRED, too_long=errors.REASON_TOO_LONG, limit=REASON_MAX_LENGTH
+    )
     if finding.status != FindingStatus.OPEN:
         message = errors.FINDING_NOT_OPEN % {"status": finding.get_status_display()}
         raise ApplicationError(message, code="conflict", status=409)

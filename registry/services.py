@@ -31,6 +31,20 @@ def require_capability(actor, capability: str) -> None:
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
 
 
+def clean_reason(reason: str | None, *, required, too_long, limit: int, field: str = "reason") -> str:
+    """Return a reason given for an act, stripped; refuse it empty (if ``required``, its message) or too long.
+
+    ``too_long`` is a message taking ``%(limit)s`` (or ``%(max)d``).
+    """
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ApplicationError(required, code="invalid", fields={field: [str(required)]})
+    if len(reason) > limit:
+        message = too_long % {"limit": limit, "max": limit}
+        raise ApplicationError(message, code="invalid", fields={field: [message]})
+    return reason
+
+
 def require_in_scope(actor, code: str) -> None:
     """Raise not-found unless the division ``code`` is inside ``actor``'s jurisdiction."""
     if actor is None:
