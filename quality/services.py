@@ -30,7 +30,7 @@ from quality.models import Finding, QualityRun
 from quality.rules import RULE_SET_VERSION, RULES, Context, Hit, Rule
 from registry.audit import audit_record, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
-from registry.roles import Capability
+from registry.roles import Capability, user_has_capability
 from registry.scoping import prefix_q
 from registry.services import clean_reason, require_capability, require_in_scope
 from villages.choices import DivisionLevel
@@ -98,6 +98,13 @@ def _reconcile(rule: Rule, context: Context, now) -> dict[str, int]:
             last_checked_at=now
         )
     return {"found": len(found), "opened": len(new), "reopened": reopened, "fixed": len(gone)}
+
+
+def may_run(user, division: Division) -> bool:
+    """Return whether a person's role may start a run over ``division`` (a county or below)."""
+    return user_has_capability(user, Capability.RUN_QUALITY_CHECKS) and (
+        user.is_superuser or division.level in RUN_LEVELS
+    )
 
 
 def _check_run_allowed(actor, division: Division | None) -> None:

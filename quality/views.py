@@ -34,11 +34,6 @@ def quality_index(request):
     return render(request, "quality/index.html", {"roots": roots})
 
 
-def _may_run(user, division) -> bool:
-    levels = services.RUN_LEVELS
-    return user_has_capability(user, Capability.RUN_QUALITY_CHECKS) and (user.is_superuser or division.level in levels)
-
-
 @login_required
 def quality_division(request, code):
     """Show a division's findings: counts per rule, then the list, filtered by rule and status."""
@@ -66,7 +61,7 @@ def quality_division(request, code):
             "rules": [(code, rule.title) for code, rule in RULES.items()],
             "page": page,
             "latest_run": selectors.latest_run(scope_code=division.code),
-            "can_run": _may_run(request.user, division),
+            "can_run": services.may_run(request.user, division),
             "can_accept": user_has_capability(request.user, Capability.ACCEPT_QUALITY_FINDINGS),
             "accept_form": AcceptForm(),
         },
@@ -78,7 +73,7 @@ def quality_division(request, code):
 def quality_run_start(request, code):
     """Start a run over the division in the background and show its progress."""
     division = village_selectors.division_get_for_user(user=request.user, code=code)
-    if not _may_run(request.user, division):
+    if not services.may_run(request.user, division):
         return forbidden(request, _("您没有运行数据质量核查的权限。"))
     job = job_create(actor=request.user, kind=JOB_KIND, params={"division": division.code})
     return redirect("quality:job", job_id=job.pk)
