@@ -168,7 +168,7 @@ class Rule:
 
     def describe(self, values: dict) -> str:
         """Return the Chinese sentence that explains one finding from its (masked) values."""
-        shown = dict(values)
+        shown = {key: "—" if value is None else value for key, value in values.items()}  # no helper: —, not None
         for key, choices in self.labels.items():
             if key in shown and shown[key] in choices.values:
                 shown[key] = choices(shown[key]).label

@@ -46,3 +46,8 @@ def test_rules_find_nothing_outside_the_division(planted, db):
 def test_every_rule_has_chinese_title_explanation_and_severity():
     for rule in RULES.values():
         assert str(rule.title) and str(rule.explanation) and rule.severity in ("error", "warning")
+
+
+def test_a_missing_value_reads_as_a_dash_not_none():
+    assert "None" not in RULES["no_helper"].describe({"registry_number": "4311292032010001", "helper_name": None})
+    assert "（—）" in RULES["no_helper"].describe({"registry_number": "4311292032010001", "helper_name": None})
