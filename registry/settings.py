@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "households",
     "assessments",
     "quality",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
