@@ -11,8 +11,12 @@ from villages import selectors as village_selectors
 
 @login_required
 def home(request):
-    """Show the user's jurisdiction: its top divisions, their incidence and work teams."""
+    """Land on the dashboard of the user's jurisdiction; with several top divisions, list them."""
     roots = list(village_selectors.division_roots_for_user(user=request.user))
+    if len(roots) == 1:
+        from dashboards.views import render_dashboard
+
+        return render_dashboard(request, roots[0])
     incidence = village_selectors.poverty_incidence_for(roots)
     rows = [{"division": d, "incidence": incidence[d.code]} for d in roots]
     teams = village_selectors.work_team_list(user=request.user, filters={"status": "stationed"})
