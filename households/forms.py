@@ -220,14 +220,25 @@ MEMBER_PREFIX = "members"
 
 
 def formset_with_another_row(data) -> dict:
-    """Return a copy of posted formset ``data`` with one more (empty) member row (添加成员)."""
+    """Return a copy of posted formset ``data`` with one more member row (添加成员).
+
+    The page is rendered bound to this data, so the new row is given, as if posted, what an
+    empty row starts with (务工时间 0, 基本医保 ticked): without it the row would show those
+    fields blank, and a row left untouched would count as filled in.
+    """
     data = data.copy()
     key = f"{MEMBER_PREFIX}-TOTAL_FORMS"
     try:
         total = int(data.get(key, 1))
     except ValueError:
         total = 1
-    data[key] = str(min(total, 49) + 1)
+    index = min(total, 49)
+    data[key] = str(index + 1)
+    for field in MemberFormSet.form(prefix=f"{MEMBER_PREFIX}-{index}"):
+        initial = field.value()
+        if field.html_name in data or initial is None or initial is False or initial == "":
+            continue
+        data[field.html_name] = "on" if initial is True else str(initial)
     return data
 
 

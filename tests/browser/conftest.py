@@ -3,7 +3,7 @@
 The live server needs real commits (``transactional_db``), which empties the database
 after each test; each browser test therefore loads the demo data itself, and
 pytest-django runs these after the transaction-wrapped tests. Screenshots at 360 px and
-1280 px go to ``test-artifacts/screenshots/`` (not committed).
+1280 px go to ``test-artifacts/screenshots/`` (not committed), named ``<name>-<width>.png``.
 """
 
 from __future__ import annotations
@@ -87,3 +87,12 @@ def shoot(page, name: str) -> Path:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
     return path
+
+
+def storyboard(page, name: str) -> None:
+    """Shoot the page at a phone's width and at a desktop's (``<name>-360.png``,
+    ``<name>-1280.png``), checking neither scrolls sideways; the page keeps its own width."""
+    viewport = dict(page.viewport_size)
+    for width in sorted(WIDTHS.values(), key=lambda w: w == viewport["width"]):
+        page.set_viewport_size({"width": width, "height": viewport["height"]})
+        shoot(page, name)

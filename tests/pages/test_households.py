@@ -657,6 +657,20 @@ def test_add_member_button_adds_a_row_without_javascript(client_for):
     assert snapshot_counts() == counts
 
 
+def test_an_added_row_starts_as_an_empty_row_does(client_for):
+    members = [member_row("李春花", "head"), member_row("李小军", "son")]
+    client = client_for("team_lian")
+    html = client.post("/households/new/", create_payload(members, add_member="1")).content.decode()
+    assert 'value="0"' in field_html(html, "members-2-migrant_months")
+    assert "checked" in field_html(html, "members-2-basic_medical_insurance")
+    assert "checked" in field_html(html, "members-1-basic_medical_insurance")  # what was posted stays
+    # Posted untouched, as the browser sends it, the added row registers nobody.
+    untouched = {"name": "", "id_number": "", "relationship": "", "ethnicity": "01", "student_status": "not_student"}
+    untouched |= {"migrant_work": "none", "migrant_months": "0", "basic_medical_insurance": "on"}
+    response = client.post("/households/new/", create_payload([*members, untouched]), follow=True)
+    assert Household.objects.get(members__name="李春花").members.count() == 2, response.content.decode()[:2000]
+
+
 def test_bad_id_number_shows_the_chinese_message_beside_the_field_and_writes_nothing(client_for):
     good = member_row("李春花", "head")
     bad = member_row("李小军", "son")
