@@ -441,7 +441,7 @@ def _write(actor, households: list[ParsedHousehold], report: ImportReport, progr
     report.registry_numbers = [h.registry_number for h in created]
 
 
-@runner("household_import")
+@runner("household_import", label=_("导入"), page="household_transfer:job")
 def run_household_import(job, progress) -> dict:
     """Run an import job: the file is in the job's payload, options in its params."""
     report = household_import(

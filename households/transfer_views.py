@@ -17,12 +17,14 @@ from households.privacy import PII_NOT_ALLOWED, loggable_filters, mask_id, may_r
 from households.selectors import household_list
 from households.views import list_filters
 from registry.errors import ApplicationError
-from registry.jobs import job_create, job_get_for_user, job_list_for_user
+from registry.jobs import job_create, job_get_for_user, job_list_for_user, job_url
 from registry.tabular import write_csv
 from registry.views import forbidden
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = exports.XLSX
+IMPORT_JOB = "household_import"
+EXPORT_XLSX_IS_A_JOB = _("Excel 文件在后台生成：请点击列表上方的“导出 Excel”按钮。")
 
 
 class ImportForm(forms.Form):
@@ -53,13 +55,13 @@ def import_start(request):
         dry_run = form.cleaned_data["dry_run"]
         job = job_create(
             actor=request.user,
-            kind="household_import",
+            kind=IMPORT_JOB,
             params={"dry_run": dry_run, "keep_payload": dry_run},
             payload=upload.read(),
             file_name=upload.name,
         )
         return redirect("household_transfer:job", job_id=job.pk)
-    jobs = job_list_for_user(user=request.user, kind="household_import")[:10]
+    jobs = job_list_for_user(user=request.user, kind=IMPORT_JOB)[:10]
     return render(request, "households/import.html", {"form": form, "jobs": jobs})
 
 
@@ -67,6 +69,8 @@ def import_start(request):
 def job_detail(request, job_id):
     """Show a job's progress (refreshing itself while it runs) and its result."""
     job = job_get_for_user(user=request.user, job_id=job_id)
+    if job.kind != IMPORT_JOB:
+        return redirect(job_url(job))
     errors = (job.result or {}).get("error", {}).get("fields", {}).get("rows", []) if job.result else []
     return render(request, "households/job.html", {"job": job, "row_errors": errors})
 
@@ -81,7 +85,7 @@ def import_confirm(request, job_id):
         return redirect("household_transfer:job", job_id=job.pk)
     real = job_create(
         actor=request.user,
-        kind="household_import",
+        kind=IMPORT_JOB,
         params={"dry_run": False},
         payload=bytes(job.payload),
         file_name=job.file_name,
@@ -114,14 +118,22 @@ def import_template(request, fmt):
 @login_required
 @require_http_methods(["GET", "POST"])
 def export(request, fmt):
-    """Download the filtered household list the user may see, one row per member.
+    """Export the filtered household list the user may see, one row per member.
 
-    A GET gives ID numbers and phones masked. A POST asks for them in full: only a role
-    with ``VIEW_PII`` may, with a reason, and the export is logged (filters, household
-    count, scope, reason) before the file is written.
+    The CSV is streamed in this response; the XLSX is written by a background job
+    (``household_export``) this POST starts, and the browser is sent to the job's page to
+    follow its progress and download the file. IDs and phones are masked on a GET and on a
+    POST marked ``masked``. Any other POST asks for them in full: only a role with
+    ``VIEW_PII`` may, with a reason, and the export is logged (filters, household count,
+    scope, reason) before the file is written or the job created.
     """
     filters, id_number = list_filters(request)
-    unmask = request.method == "POST"
+    if fmt == "xlsx" and request.method == "GET":
+        # Starting a job is a POST (a link, prefetched or followed from elsewhere, starts nothing).
+        messages.info(request, EXPORT_XLSX_IS_A_JOB)
+        query = request.GET.urlencode()
+        return redirect(f"{reverse('households:list')}?{query}" if query else reverse("households:list"))
+    unmask = request.method == "POST" and not request.POST.get("masked")
     if unmask:
         if not may_reveal(request.user):
             return forbidden(request, PII_NOT_ALLOWED)
@@ -134,12 +146,12 @@ def export(request, fmt):
         except ApplicationError as error:
             messages.error(request, str(error))
             return redirect(f"{reverse('households:list')}?{request.GET.urlencode()}#export-full")
+    if fmt == "xlsx":
+        job = exports.export_job_create(actor=request.user, filters=filters, id_number=id_number, unmask=unmask)
+        return redirect("jobs:detail", job_id=job.pk)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     options = {"user": request.user, "filters": filters, "id_number": id_number, "unmask": unmask}
-    if fmt == "csv":
-        response = StreamingHttpResponse(exports.export_csv(**options), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(exports.export_xlsx(**options), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="households-{stamp}.{fmt}"'
+    response = StreamingHttpResponse(exports.export_csv(**options), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="households-{stamp}.csv"'
     add_never_cache_headers(response)
     return response

@@ -1,5 +1,8 @@
 """Accounts with role and jurisdiction, and the audit log (用户、管辖范围与审计日志)."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -135,6 +138,11 @@ class Job(models.Model):
     params = models.JSONField(_("参数"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     file_name = models.CharField(_("文件名"), max_length=200, blank=True)
     payload = models.BinaryField(_("文件内容"), null=True, blank=True, editable=False)
+    # The file the job produced (an export, a report), kept REGISTRY_JOB_OUTPUT_DAYS days.
+    output = models.BinaryField(_("结果文件"), null=True, blank=True, editable=False)
+    output_name = models.CharField(_("结果文件名"), max_length=200, blank=True)
+    output_type = models.CharField(_("结果文件类型"), max_length=100, blank=True)
+    output_size = models.PositiveBigIntegerField(_("结果文件大小"), default=0)
     done = models.PositiveIntegerField(_("已处理"), default=0)
     total = models.PositiveIntegerField(_("总数"), default=0)
     message = models.CharField(_("说明"), max_length=500, blank=True)
@@ -161,6 +169,24 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def output_expires_at(self):
+        """Return when the job's file stops being offered (and is cleared), or None without a file."""
+        if not self.output_name or self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(days=settings.REGISTRY_JOB_OUTPUT_DAYS)
+
+    @property
+    def output_expired(self) -> bool:
+        """Return whether the job made a file that is no longer kept."""
+        expires = self.output_expires_at
+        return expires is not None and expires <= timezone.now()
+
+    @property
+    def has_output(self) -> bool:
+        """Return whether the job succeeded with a file that may still be downloaded."""
+        return self.status == self.Status.SUCCEEDED and bool(self.output_name) and not self.output_expired
 
 
 class ApiToken(models.Model):

@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "registry.context_processors.jobs",
             ],
         },
     },
@@ -169,6 +170,10 @@ REST_FRAMEWORK = {
 REGISTRY_API_THROTTLE = os.environ.get("REGISTRY_API_THROTTLE", "1200/minute")
 #: Days a personal token obtained with a password stays valid.
 REGISTRY_PERSONAL_TOKEN_DAYS = int(os.environ.get("REGISTRY_PERSONAL_TOKEN_DAYS", "30"))
+
+#: Days a background job's file (an export, a report) is kept after the job ends; then
+#: ``manage.py run_jobs`` (or ``purge_job_outputs``) clears it.
+REGISTRY_JOB_OUTPUT_DAYS = int(os.environ.get("REGISTRY_JOB_OUTPUT_DAYS", "7"))
 
 # Login lock (registry.logins), counted in the database so that every process sees it.
 #: Failed passwords for one account name, within the window, that lock the name.

@@ -27,6 +27,7 @@ urlpatterns = [
     path("audit/", include("registry.audit_urls")),
     path("quality/", include("quality.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("jobs/", include("registry.job_urls")),
     path("verify/", assessment_views.verify, name="verify"),
     path("verify/<str:code>/", assessment_views.verify_code, name="verify_code"),
     # Ahead of the admin's own "view on site" redirect, which does not respect the scope.

@@ -24,7 +24,7 @@ from households.services import household_apply, household_update
 from registry.demo import JIANGHUA, LIAN, SHETIAN
 from registry.errors import ApplicationError
 from registry.log_masking import MaskPersonalNumbers, mask_personal_numbers
-from registry.models import AuditEntry
+from registry.models import AuditEntry, Job
 from registry.roles import ROLE_CAPABILITIES, Capability, Role
 from registry.tokens import api_token_create
 from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client
@@ -221,10 +221,13 @@ def test_unmasked_export_of_an_id_search_logs_the_number_masked(client_for, appl
     number = ids_of(applied)[0]
     location = client.post("/households/", {"q": number})["Location"]
     response = client.post(location.replace("/households/?", "/households/export.xlsx?"), {"reason": REASON})
-    assert response.status_code == 200
+    job = Job.objects.latest("id")
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     access = accesses().get()
     assert access.count == 1 and access.filters == {"id_number": mask_id(number)}
     assert number not in json.dumps(access.filters)
+    # The export job keeps the household found, not the number searched for.
+    assert job.params["households"] == [applied.pk] and number not in json.dumps(job.params)
 
 
 # PDF ----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ Every refused attempt must leave the audit log unchanged, every request runs in 
 that is rolled back (so one attempt cannot change the next), and a 200 answered to a user
 outside the jurisdiction must not name 栗安村 or the household's registry number.
 
-Decisions recorded here: a job (import) is its creator's alone, others get 404; the logout
+Decisions recorded here: a job (import, export, check) and its file are its creator's alone, others get 404; the logout
 sends everyone to the login page; the public verification of a certificate needs no login;
 finding a household to flag for monitoring and seeing its flags is a read; the admin asks a
 non-staff user (an API client) to log in, and answers an object outside the jurisdiction
@@ -269,6 +269,9 @@ PAGES: dict[str, Door] = {
     "quality:run": page("/quality/{village}/run/", post=roles_with(Capability.RUN_QUALITY_CHECKS)),
     "quality:job": page("/quality/jobs/{quality_job}/", get=READERS, owner="work_team"),
     "quality:accept": page("/quality/findings/{finding}/accept/", post=roles_with(Capability.ACCEPT_QUALITY_FINDINGS)),
+    "jobs:list": page("/jobs/", get=READERS, note="everyone's own jobs"),
+    "jobs:detail": page("/jobs/{job}/", get=READERS, owner="work_team"),
+    "jobs:download": page("/jobs/{export_job}/download/", get=READERS, owner="work_team"),
     "audit:log": page("/audit/", get=AUDITORS),
     "audit:object": page("/audit/object/{household_type}/{household}/", get=AUDITORS),
     "audit:user": page("/audit/user/{audit_user}/", get=AUDITORS),
@@ -572,6 +575,16 @@ def build_graph(users: dict, divisions) -> dict[str, object]:
     quality_job = Job.objects.create(
         kind=QUALITY_JOB, created_by=users["team_lian"], status=Job.Status.SUCCEEDED, params={"division": LIAN}
     )
+    export_job = Job.objects.create(
+        kind="household_export",
+        created_by=users["team_lian"],
+        status=Job.Status.SUCCEEDED,
+        finished_at=now,
+        output=b"PK",
+        output_name="贫困户名单.xlsx",
+        output_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        output_size=2,
+    )
     places = {
         "village": LIAN,
         "county": JIANGHUA,
@@ -597,6 +610,7 @@ def build_graph(users: dict, divisions) -> dict[str, object]:
         "plan": plan.pk,
         "job": job.pk,
         "quality_job": quality_job.pk,
+        "export_job": export_job.pk,
         "finding": finding.pk,
         "audit_user": "team_lian",
         "registry_number": household.registry_number,
