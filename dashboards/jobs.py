@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from registry.jobs import job_store_output, runner
+from django.utils.translation import gettext_lazy as _
+
+from registry.jobs import UNMASKED, job_store_output, runner
 from villages.selectors import division_get_for_user
 
 JOB_KIND = "report"
 
 
-@runner(JOB_KIND)
+@runner(JOB_KIND, label=_("统计报表"), template="dashboards/_report_job.html")
 def run_report(job, progress) -> dict:
     """Build the report the job's creator asked for, within the creator's jurisdiction today."""
     from dashboards.reports import REPORTS, XLSX, build_report, file_name, may_report
@@ -23,9 +25,15 @@ def run_report(job, progress) -> dict:
         report_code=code,
         division=division,
         year=year,
-        unmask=bool(params.get("unmask")),
+        unmask=bool(params.get(UNMASKED)),
         progress=progress,
     )
     name = file_name(code, division, year)
     job_store_output(job, data=data, file_name=name, content_type=XLSX)
-    return {"report": str(REPORTS[code].title), "division": division.code, "year": year, "bytes": len(data)}
+    return {
+        "report": str(REPORTS[code].title),
+        "division": division.code,
+        "division_name": division.name,
+        "year": year,
+        "unmasked": bool(params.get(UNMASKED)),
+    }

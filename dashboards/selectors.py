@@ -435,14 +435,14 @@ def reassessment_summary(*, user, division: Division, today: date | None = None)
     counts = (
         households_due(user=user, year=year)
         .filter(area_q(division))
-        .aggregate(due=Count("pk"), assessed=Count("pk", filter=Q(assessed=True)))
+        .aggregate(due_count=Count("pk"), assessed_count=Count("pk", filter=Q(assessed=True)))
     )
     return Reassessment(
         year=year,
         deadline=deadline,
         past_deadline=today > deadline,
-        due=counts["due"],
-        assessed=counts["assessed"],
+        due=counts["due_count"],
+        assessed=counts["assessed_count"],
     )
 
 

@@ -17,7 +17,7 @@ from dashboards.jobs import JOB_KIND
 from households.models import Household
 from households.privacy import may_reveal, pii_export_record
 from registry.errors import ApplicationError
-from registry.jobs import job_create, job_list_for_user
+from registry.jobs import UNMASKED, job_create, job_list_for_user
 from registry.scoping import scope_queryset
 from villages import selectors as village_selectors
 
@@ -205,7 +205,7 @@ def report_create(request, code):
     job = job_create(
         actor=request.user,
         kind=JOB_KIND,
-        params={"report": chosen.code, "division": division.code, "year": data["year"], "unmask": unmask},
+        params={"report": chosen.code, "division": division.code, "year": data["year"], UNMASKED: unmask},
         file_name=reports.file_name(chosen.code, division, data["year"]),
     )
     return redirect("jobs:detail", job_id=job.pk)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("households.api.urls")),
     path("", include("assessments.api.urls")),
     path("", include("quality.api.urls")),
+    path("", include("dashboards.api.urls")),
 ]

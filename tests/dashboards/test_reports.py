@@ -135,7 +135,7 @@ def test_an_unmasked_report_needs_a_reason_and_is_logged(client_for, settings):
     assert PersonalDataAccess.objects.count() == before
     post_report(client, JIANGHUA, report="roster", unmask="on", reason="县级年度核对")
     job = Job.objects.get(kind="report")
-    assert job.params["unmask"] is True
+    assert job.params["unmasked"] is True
     assert PersonalDataAccess.objects.count() == before + 1
 
 
@@ -143,7 +143,7 @@ def test_a_role_without_personal_data_gets_a_masked_report(client_for, settings)
     settings.REGISTRY_JOBS_IN_THREAD = False
     post_report(client_for("province_hunan"), JIANGHUA, report="roster", unmask="on", reason="想看")
     job = Job.objects.get(kind="report")
-    assert job.params["unmask"] is False
+    assert job.params["unmasked"] is False
 
 
 def test_outside_the_jurisdiction_is_not_found(client_for):

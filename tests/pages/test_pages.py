@@ -162,21 +162,18 @@ def test_pages_need_login(client, db, url):
 
 
 @pytest.mark.parametrize(("username", "root"), ROOT.items())
-def test_home_shows_the_users_jurisdiction(client_for, username, root):
+def test_home_is_the_dashboard_of_the_users_jurisdiction(client_for, username, root):
     code, name = root
     html = page(client_for(username), "/")
-    assert "我的管辖范围" in html
-    assert f'href="/divisions/{code}/"' in html and name in html
-    assert len(re.findall(r'<li class="card">', html)) == 1
+    assert f"<h1>{name}</h1>" in html
+    assert f'href="/divisions/{code}/"' in html
+    assert f'action="/dashboard/{code}/report/"' in html
 
 
-def test_home_counts_stationed_teams_and_incidence(client_for, divisions):
+def test_home_counts_the_poor_of_the_jurisdiction(client_for, divisions):
     make_household(village=divisions[LIAN], status=HouseholdStatus.REGISTERED, persons=5)
     html = page(client_for("prefecture_yongzhou"), "/")
-    assert "在驻工作队 1 支" in html
-    assert "<dd>5</dd>" in html
-    html = page(client_for("province_hunan"), "/")
-    assert "在驻工作队 2 支" in html
+    assert re.search(r'data-figure="poor">1</span><span class="kpi-unit">户 · 5 人', html)
 
 
 def test_admin_home_shows_every_province(client_for):

@@ -272,6 +272,10 @@ PAGES: dict[str, Door] = {
     "jobs:list": page("/jobs/", get=READERS, note="everyone's own jobs"),
     "jobs:detail": page("/jobs/{job}/", get=READERS, owner="work_team"),
     "jobs:download": page("/jobs/{export_job}/download/", get=READERS, owner="work_team"),
+    "dashboards:home": page("/dashboard/", get=READERS),
+    "dashboards:division": page("/dashboard/{village}/", get=READERS),
+    # Any reader may make a report of what it reads; an empty form is sent back with its errors.
+    "dashboards:report": page("/dashboard/{village}/report/", post=READERS),
     "audit:log": page("/audit/", get=AUDITORS),
     "audit:object": page("/audit/object/{household_type}/{household}/", get=AUDITORS),
     "audit:user": page("/audit/user/{audit_user}/", get=AUDITORS),
@@ -357,6 +361,7 @@ API: dict[str, Door] = {
     "api:quality-finding-accept": api(
         V + "/quality/findings/{finding}/accept/", post=roles_with(Capability.ACCEPT_QUALITY_FINDINGS)
     ),
+    "api:statistics": api(V + "/statistics/{village}/", get=READERS),
     "schema": api("/api/schema/", get=READERS, public=True),
     "api-docs": api("/api/docs/", get=READERS, public=True),
 }
