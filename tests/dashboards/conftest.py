@@ -12,7 +12,7 @@ from django.db import transaction
 
 
 @pytest.fixture(scope="package")
-def demo_registry(django_db_setup, django_db_blocker):
+def demo_registry_package(django_db_setup, django_db_blocker):
     from quality.services import quality_run
     from registry.demo_registry import load_demo_registry
 

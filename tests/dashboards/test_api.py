@@ -10,7 +10,7 @@ from registry.models import User
 from tests.api.helpers import assert_documented, assert_error, body
 from villages.models import Division
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry_package")]
 
 PATH = "/api/v1/statistics/{code}/"
 

@@ -23,7 +23,7 @@ from quality.models import Finding
 from registry.models import User
 from villages.models import Division
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry_package")]
 
 TODAY = date(2020, 3, 1)
 

@@ -12,7 +12,7 @@ from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY
 from registry.models import User
 from villages.models import Division
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry_package")]
 
 LANDING = {
     "team_lian": "栗安村",

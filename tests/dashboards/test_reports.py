@@ -11,9 +11,10 @@ from dashboards import reports, selectors
 from households.models import PersonalDataAccess
 from registry.demo import JIANGHUA, LIAN
 from registry.models import Job, User
+from tests.conftest import JOB_DATABASES
 from villages.models import Division
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_registry_package")]
 
 YEAR = 2018
 
@@ -107,6 +108,7 @@ def post_report(client, code, **data):
     return client.post(f"/dashboard/{code}/report/", fields)
 
 
+@pytest.mark.django_db(databases=JOB_DATABASES)
 def test_a_report_runs_as_a_job_of_its_creator(client_for, settings):
     from registry.jobs import job_run
 
