@@ -68,7 +68,7 @@ def dashboard_charts(board: dashboard_selectors.Dashboard) -> dict:
             rows=incidence_rows,
             unit="%",
             threshold=threshold,
-            threshold_label=_t("退出标准 %(value)s%%") % {"value": threshold} if threshold is not None else "",
+            threshold_label=_t("退出标准"),
         ),
         "years": charts.column_chart(
             title=_t("历年识别、脱贫与返贫（户）"),

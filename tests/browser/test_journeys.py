@@ -7,7 +7,8 @@ checked in the database (not only on the screen).
 - Township (大锡乡): approves an exit case; approves a registration and closes its notice.
 - County (江华瑶族自治县): certifies an exit from the review queue, downloads the certificate,
   and the public checks it; approves a registration.
-- Province: see the placeholder at the end.
+- Province (湖南省): reads its dashboard, follows a county down, and downloads the
+  province's incidence table, whose figures are the dashboard's.
 
 Each test is independent: the live server's database is emptied after every test, so each
 one loads the demo data (the ``open_as`` fixture) and builds what the role finds waiting for
@@ -32,6 +33,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import storyboard
+from tests.conftest import JOB_DATABASES
 from tests.factories import exit_through, make_id_number, member_data
 
 LIAN = "431129203201"  # 栗安村, 大锡乡, 江华瑶族自治县
@@ -457,6 +459,57 @@ def test_county_approves_a_registration(open_as):
 
 
 # Province --------------------------------------------------------------------------------
-# The province's journey (reads its dashboard, downloads a report) goes here once the
-# dashboards land: open_as("province_hunan"), storyboard(page, "province-…") at each page,
-# and check the downloaded report's figures against the database.
+
+
+@pytest.mark.django_db(transaction=True, databases=JOB_DATABASES)  # the report job writes its progress
+def test_province_reads_its_dashboard_and_downloads_a_report(open_as, live_server):
+    """The province lands on its dashboard, follows a county down, and downloads the province's
+    incidence table (a background job); the file's figures are the dashboard's."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from dashboards import selectors
+    from registry.models import Job, User
+    from villages.models import Division
+
+    for name in ("龙桂英", "盘石生"):
+        identified(applied(name), until="county_approve")
+
+    province = open_as("province_hunan")
+    expect(province.get_by_role("heading", name="湖南省", level=1)).to_be_visible()
+    shown = province.locator('[data-figure="registered"]').inner_text()
+    board = selectors.dashboard(
+        user=User.objects.get(username="province_hunan"),
+        division=Division.objects.get(pk="430000000000"),
+        year=date.today().year,
+    )
+    assert shown == str(board.statistics.registered.households) == "2"
+    expect(province.get_by_role("img", name=re.compile("贫困发生率")).first).to_be_visible()
+    storyboard(province, "province-dashboard")
+
+    province.get_by_role("link", name="江华瑶族自治县").first.click()
+    expect(province.get_by_role("heading", name="江华瑶族自治县", level=1)).to_be_visible()
+    storyboard(province, "province-county-dashboard")
+    province.get_by_role("link", name="湖南省").first.click()
+
+    province.get_by_label("报表", exact=True).select_option(label="贫困发生率统计表")
+    province.get_by_role("button", name="生成报表").click()
+    expect(province.get_by_text("已完成")).to_be_visible(timeout=30_000)
+    storyboard(province, "province-report-job")
+    with province.expect_download() as download_info:
+        province.get_by_role("link", name="下载").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx") and "贫困发生率统计表" in download.suggested_filename
+    book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()), read_only=True)
+    summary = {row[0]: row[1:] for row in book["汇总"].iter_rows(values_only=True) if row[0]}
+    s = board.statistics
+    assert list(summary["建档立卡"]) == [s.registered.households, s.registered.persons]
+    assert list(summary["未脱贫"]) == [s.poor.households, s.poor.persons]
+    job = Job.objects.get(kind="report")
+    assert (job.status, job.created_by.username) == ("succeeded", "province_hunan")
+    assert job.params["division"] == "430000000000"
+
+    province.get_by_role("navigation", name="主导航").get_by_role("link", name="我的任务").click()
+    expect(province.get_by_role("link", name=re.compile("贫困发生率统计表"))).to_be_visible()
+    storyboard(province, "province-my-jobs")
