@@ -155,9 +155,13 @@ def _empty(title: str) -> SafeString:
 
 
 def _svg(uid: str, *, title: str, desc: str, height: float, body: Iterable[str]) -> SafeString:
+    body = list(body)
+    # An image's parts are hidden from screen readers: a chart whose rows are links is a
+    # labelled group instead, so each link is announced where the keyboard reaches it.
+    role = "group" if any(part.startswith("<a ") for part in body) else "img"
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {_n(height)}" width="100%" '
-        f'role="img" aria-labelledby="{uid}-title {uid}-desc" font-family="{FONT_FAMILY}">'
+        f'role="{role}" aria-labelledby="{uid}-title {uid}-desc" font-family="{FONT_FAMILY}">'
         f'<title id="{uid}-title">{escape(title)}</title><desc id="{uid}-desc">{escape(desc)}</desc>'
     )
     # Every text value and attribute above and in ``body`` went through escape().

@@ -53,6 +53,7 @@ def sample_charts() -> list[SafeString]:
         progress_chart(title="年度减贫计划", rows=[("甲村", 82, 100), ("乙村", 120, 100), ("丙村", 3, 0)]),
         column_chart(title="历年", categories=[2014, 2015], series=[("识别", [10, 5]), ("脱贫", [2, 8])], unit="户"),
         column_chart(title="堆叠", categories=["一", "二"], series=[("A", [1, 2]), ("B", [3, 4])], stacked=True),
+        bar_chart(title="下级区划", rows=[{"label": "甲村", "value": 3, "href": "/dashboard/1/"}], unit="户"),
     ]
 
 
@@ -272,13 +273,18 @@ def test_many_categories_thin_out_the_x_labels():
 
 
 def test_every_chart_is_an_accessible_image():
+    roles = set()
     for svg in sample_charts():
         root = parse(svg)
-        assert root.get("role") == "img" and root.get("width") == "100%"
+        # A chart whose rows are links is a group, so that screen readers reach the links.
+        assert root.get("role") == ("group" if root.find(f"{NS}a") is not None else "img")
+        assert root.get("width") == "100%"
         title_id, desc_id = root.get("aria-labelledby").split()
         assert root.find(f"{NS}title").get("id") == title_id
         assert root.find(f"{NS}desc").get("id") == desc_id
         assert root.find(f"{NS}desc").text
+        roles.add(root.get("role"))
+    assert roles == {"img", "group"}
 
 
 def test_ids_are_unique_across_charts_on_one_page():
