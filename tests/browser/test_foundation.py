@@ -23,7 +23,7 @@ def test_role_lands_on_its_jurisdiction(open_as, username, home):
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 def test_county_browses_down_to_the_village(open_as, width):
     page = open_as("county_jianghua", width)
-    page.get_by_role("link", name="江华瑶族自治县").first.click()
+    page.get_by_role("link", name="区划详情").click()
     page.get_by_role("link", name="大锡乡").click()
     shoot(page, "division-township")
     page.get_by_role("link", name="栗安村").click()
