@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -64,50 +64,52 @@ def dashboard_charts(board: dashboard_selectors.Dashboard) -> dict:
     plan = board.plan
     result = {
         "incidence": charts.bar_chart(
-            title=_t("贫困发生率"),
+            title=gettext("贫困发生率"),
             rows=incidence_rows,
             unit="%",
             threshold=threshold,
-            threshold_label=_t("退出标准"),
+            threshold_label=gettext("退出标准"),
         ),
         "years": charts.column_chart(
-            title=_t("历年识别、脱贫与返贫（户）"),
+            title=gettext("历年识别、脱贫与返贫（户）"),
             categories=[str(row.year) for row in board.years],
             series=[
-                (_t("识别"), [row.identified_households for row in board.years]),
-                (_t("脱贫"), [row.exited_households for row in board.years]),
-                (_t("返贫"), [row.returned_households for row in board.years]),
+                (gettext("识别"), [row.identified_households for row in board.years]),
+                (gettext("脱贫"), [row.exited_households for row in board.years]),
+                (gettext("返贫"), [row.returned_households for row in board.years]),
             ],
-            unit=_t("户"),
+            unit=pgettext("chart unit", "户"),
         ),
         "cause": charts.bar_chart(
-            title=_t("按主要致贫原因（户）"),
+            title=gettext("按主要致贫原因（户）"),
             rows=[(row.label, row.households) for row in board.by_cause if row.households],
-            unit=_t("户"),
+            unit=pgettext("chart unit", "户"),
         ),
         "attribute": charts.bar_chart(
-            title=_t("按贫困户属性（户）"),
+            title=gettext("按贫困户属性（户）"),
             rows=[(row.label, row.households) for row in board.by_attribute],
-            unit=_t("户"),
+            unit=pgettext("chart unit", "户"),
         ),
         "measure": charts.bar_chart(
-            title=_t("%(year)s 年帮扶措施（项）") % {"year": board.year},
+            title=gettext("%(year)s 年帮扶措施（项）") % {"year": board.year},
             rows=[(row.label, row.measures) for row in board.by_measure if row.measures],
-            unit=_t("项"),
+            unit=gettext("项"),
         ),
         "five_batches": charts.bar_chart(
-            title=_t("%(year)s 年五个一批（户）") % {"year": board.year},
+            title=gettext("%(year)s 年五个一批（户）") % {"year": board.year},
             rows=[(row.label, row.households) for row in board.by_five_batches],
-            unit=_t("户"),
+            unit=pgettext("chart unit", "户"),
         ),
     }
     if plan.has_plan:
-        rows = [(_t("脱贫人口"), plan.persons_exited, plan.persons_to_exit)]
+        rows = [(gettext("脱贫人口"), plan.persons_exited, plan.persons_to_exit)]
         if plan.villages_to_exit:
-            rows.append((_t("贫困村出列"), plan.villages_exited, plan.villages_to_exit))
+            rows.append((gettext("贫困村出列"), plan.villages_exited, plan.villages_to_exit))
         if plan.counties_to_exit:
-            rows.append((_t("贫困县摘帽"), plan.counties_exited, plan.counties_to_exit))
-        result["plan"] = charts.progress_chart(title=_t("%(year)s 年减贫计划完成情况") % {"year": plan.year}, rows=rows)
+            rows.append((gettext("贫困县摘帽"), plan.counties_exited, plan.counties_to_exit))
+        result["plan"] = charts.progress_chart(
+            title=gettext("%(year)s 年减贫计划完成情况") % {"year": plan.year}, rows=rows
+        )
     return result
 
 
