@@ -5,7 +5,11 @@ Facts from the seeds: 栗安村 (江华瑶族自治县大锡乡) has 6 villager 
 (邵阳县金称市镇) is a deep-poverty village helped by the 邵阳县委宣传部 team led by 刘梅;
 桂东县 was to exit in 2017 (郴州's 2017 plan); 菏泽's six counties carry Shandong's
 provincial poverty work. Township and village codes are invented but well-formed, and so
-are the names of team members other than 刘梅, and 社田村's population.
+are the names of team members other than 刘梅, 社田村's population, and 桂东县's 桥头乡 and
+its 龙溪村 (whose status and households come with the demo registry).
+
+The households, their history, help measures, assessments and the counties' reduction
+plans are :mod:`registry.demo_registry`; ``load_demo(households=False)`` leaves them out.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ DAXI = "431129203000"
 LIAN = "431129203201"
 JINCHENGSHI = "430523104000"
 SHETIAN = "430523104201"
+QIAOTOU = "431027204000"
+LONGXI = "431027204201"
 HEZE_COUNTIES = ["371702000000", "371721000000", "371722000000", "371724000000", "371726000000", "371728000000"]
 XIANGXI = "433100000000"
 
@@ -38,6 +44,8 @@ LOCAL_DIVISIONS = [
     (LIAN, "栗安村", DivisionLevel.VILLAGE, DAXI),
     (JINCHENGSHI, "金称市镇", DivisionLevel.TOWNSHIP, SHAOYANG_COUNTY),
     (SHETIAN, "社田村", DivisionLevel.VILLAGE, JINCHENGSHI),
+    (QIAOTOU, "桥头乡", DivisionLevel.TOWNSHIP, GUIDONG),
+    (LONGXI, "龙溪村", DivisionLevel.VILLAGE, QIAOTOU),
 ]
 
 COUNTY_STATUSES = {
@@ -101,8 +109,11 @@ DEMO_USERS = [
 
 
 @transaction.atomic
-def load_demo(*, password: str | None = None) -> dict[str, int]:
-    """Load the demo divisions, statuses, teams and users; running it twice changes nothing."""
+def load_demo(*, password: str | None = None, households: bool = True) -> dict[str, int]:
+    """Load the demo divisions, statuses, teams and users, and (``households``) the demo registry.
+
+    Running it twice changes nothing.
+    """
     password = password or settings.REGISTRY_DEMO_PASSWORD
     counts = load_reference_divisions()
     divisions = {d.code: d for d in Division.objects.all()}
@@ -154,4 +165,9 @@ def load_demo(*, password: str | None = None) -> dict[str, int]:
         user_update(actor=None, user=user, role=role, first_name=name, jurisdictions=jurisdictions)
         if not user.check_password(password):
             user_set_password(actor=None, user=user, password=password)
-    return {"divisions": counts["total"] + len(LOCAL_DIVISIONS), "users_created": users}
+    result = {"divisions": counts["total"] + len(LOCAL_DIVISIONS), "users_created": users}
+    if households:
+        from registry.demo_registry import load_demo_registry
+
+        result.update(load_demo_registry())
+    return result

@@ -2,6 +2,13 @@
 
 Each test runs inside a transaction that is rolled back, so the demo data stays as
 loaded. A test that needs real commits (``transactional_db``) must reload it.
+
+The demo loaded for every test is the divisions, statuses, teams and users only
+(``load_demo(households=False)``): the registry starts empty. The demo registry (the
+households of 栗安村, 社田村 and 龙溪村 with their history, measures, assessments and the
+counties' plans, ``registry.demo_registry``) takes tens of seconds to write through the
+services, so a test asks for it: ``demo_registry_module`` (loaded once per test module,
+rolled back after it) or ``demo_registry`` (committed, for a live server).
 """
 
 from __future__ import annotations
@@ -37,12 +44,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         seed_defaults()  # a kept (--reuse-db) database may have been flushed by browser tests
-        load_demo(password=DEMO_PASSWORD)
+        load_demo(password=DEMO_PASSWORD, households=False)
 
 
 @pytest.fixture
 def demo(transactional_db):
-    """Load the demo data and the default parameters for a test that really commits.
+    """Load the demo data (no households) and the default parameters for a test that really commits.
 
     Such a test (``transactional_db``: a live server, another process, the change feed)
     ends with a flush that empties every table, the rows the migrations seeded included.
@@ -50,7 +57,38 @@ def demo(transactional_db):
     from assessments.parameters import seed_defaults
 
     seed_defaults()
-    load_demo(password=DEMO_PASSWORD)
+    load_demo(password=DEMO_PASSWORD, households=False)
+
+
+@pytest.fixture
+def demo_registry(demo):
+    """Load the demo registry too, committed (slow: tens of seconds); return what it created."""
+    from registry.demo_registry import load_demo_registry
+
+    return load_demo_registry()
+
+
+@pytest.fixture(scope="module")
+def demo_registry_module(django_db_setup, django_db_blocker):
+    """Load the demo registry once for a test module, inside a transaction rolled back after it.
+
+    Each test of the module still runs in its own transaction (a savepoint inside this
+    one), so what a test writes is undone after it. Use it with ``db`` tests only (not
+    ``transactional_db``), in a module of its own: every later test of the module sees
+    the households. Return what was created.
+    """
+    from django.db import transaction
+
+    from registry.demo_registry import load_demo_registry
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield load_demo_registry()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 @pytest.fixture
