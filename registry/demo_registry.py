@@ -94,6 +94,8 @@ def _given(rng: random.Random, sex: str, born: int) -> str:
 
 @dataclass
 class PersonPlan:
+    """A member to register (as of the application in 2014)."""
+
     name: str
     relationship: str
     sex: str
@@ -142,6 +144,8 @@ class PersonPlan:
 
 @dataclass
 class HouseholdPlan:
+    """A household to register, and what happens to it later (measures, exit, return, removal)."""
+
     village: str
     group: int | None
     attribute: str
@@ -375,7 +379,12 @@ def _compose(rng: random.Random, spec: VillageSpec, size: int, attribute: str) -
     widowed = head_sex == Sex.FEMALE or rng.random() < 0.1
     if size == 2:
         shape = rng.random()
-        if shape < 0.55 and not widowed:
+        if attribute == Attribute.TEKUN:
+            # An old couple, or two old siblings, with no one to support them.
+            relationship = Relationship.SIBLING if widowed else Relationship.SPOUSE
+            sex = rng.choice(Sex.values) if widowed else other_sex
+            add(relationship, sex, head_born + rng.randint(-3, 4), same_surname=widowed, eth=other_ethnicity())
+        elif shape < 0.55 and not widowed:
             add(
                 Relationship.SPOUSE,
                 other_sex,
@@ -569,9 +578,11 @@ def _plan_village(rng: random.Random, spec: VillageSpec, ids: IdNumbers) -> list
     households = []
     applied_from = spec.identification["appraise"] - timedelta(days=30)
     for size in sizes:
-        attribute = _weighted(rng, {Attribute.GENERAL: 70, Attribute.DIBAO: 25, Attribute.TEKUN: 5})
-        if attribute == Attribute.TEKUN and size > 2:
-            attribute = Attribute.DIBAO
+        # 特困供养 is for those living alone (or nearly) with no one to support them.
+        if size <= 2 and rng.random() < (0.45 if size == 1 else 0.08):
+            attribute = Attribute.TEKUN
+        else:
+            attribute = _weighted(rng, {Attribute.GENERAL: 72, Attribute.DIBAO: 28})
         cause = _weighted(rng, CAUSE_WEIGHTS)
         if attribute == Attribute.TEKUN:
             cause = rng.choice((Cause.LACK_LABOUR, Cause.ILLNESS, Cause.DISABILITY))

@@ -20,6 +20,7 @@ from registry.demo import (
     JIANGHUA,
     JINCHENGSHI,
     LIAN,
+    LONGXI,
     SHAOYANG_COUNTY,
     SHETIAN,
 )
@@ -371,9 +372,9 @@ def test_a_county_sees_its_own_and_nothing_of_the_other(
         ("team_lian", set(), {LIAN}),
         ("township_daxi", set(), {LIAN}),
         ("prefecture_yongzhou", {JIANGHUA}, {LIAN}),
-        ("province_hunan", {JIANGHUA, SHAOYANG_COUNTY, GUIDONG}, {LIAN, SHETIAN}),
-        ("api_hunan", {JIANGHUA, SHAOYANG_COUNTY, GUIDONG}, {LIAN, SHETIAN}),
-        ("admin", {JIANGHUA, SHAOYANG_COUNTY, GUIDONG, MUDAN}, {LIAN, SHETIAN}),
+        ("province_hunan", {JIANGHUA, SHAOYANG_COUNTY, GUIDONG}, {LIAN, SHETIAN, LONGXI}),
+        ("api_hunan", {JIANGHUA, SHAOYANG_COUNTY, GUIDONG}, {LIAN, SHETIAN, LONGXI}),
+        ("admin", {JIANGHUA, SHAOYANG_COUNTY, GUIDONG, MUDAN}, {LIAN, SHETIAN, LONGXI}),
     ],
 )
 def test_every_roles_reach(api_for, username, counties, villages):
@@ -381,7 +382,7 @@ def test_every_roles_reach(api_for, username, counties, villages):
     probe_counties = {JIANGHUA, SHAOYANG_COUNTY, GUIDONG, MUDAN}
     for code in probe_counties:
         assert client.get(f"{COUNTIES}{code}/").status_code == (200 if code in counties else 404), code
-    for code in (LIAN, SHETIAN):
+    for code in (LIAN, SHETIAN, LONGXI):
         assert client.get(f"{VILLAGES}{code}/").status_code == (200 if code in villages else 404), code
     assert set(all_codes(client, COUNTIES)) & probe_counties == counties
     assert set(all_codes(client, VILLAGES)) == villages
@@ -431,7 +432,7 @@ def count_queries(client, url, params) -> tuple[int, dict]:
     return len(queries), body(response)
 
 
-@pytest.mark.parametrize(("username", "visible"), [("admin", 14), ("county_jianghua", 13)])
+@pytest.mark.parametrize(("username", "visible"), [("admin", 15), ("county_jianghua", 13)])
 def test_village_list_query_count_does_not_grow_with_page_size(api_for, many_villages, username, visible):
     client = api_for(username)
     small, page = count_queries(client, VILLAGES, {"page_size": 2})

@@ -181,7 +181,7 @@ def test_members_and_helpers_are_plausible(loaded):
     households = Household.objects.filter(village_id__in=[s.code for s in VILLAGES])
     assert not households.filter(helper__isnull=True).exists()
     assert Helper.objects.filter(division_id=LIAN).count() >= 25
-    assert Counter(households.values_list("attribute", flat=True)).keys() >= {"general", "dibao"}
+    assert Counter(households.values_list("attribute", flat=True)).keys() == {"general", "dibao", "tekun"}
 
 
 def test_most_households_have_measures_fitting_their_cause(loaded):
