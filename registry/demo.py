@@ -115,7 +115,7 @@ def load_demo(*, password: str | None = None, households: bool = True) -> dict[s
     Running it twice changes nothing.
     """
     password = password or settings.REGISTRY_DEMO_PASSWORD
-    counts = load_reference_divisions()
+    load_reference_divisions()
     divisions = {d.code: d for d in Division.objects.all()}
     for code, name, level, parent in LOCAL_DIVISIONS:
         if code not in divisions:
@@ -165,7 +165,7 @@ def load_demo(*, password: str | None = None, households: bool = True) -> dict[s
         user_update(actor=None, user=user, role=role, first_name=name, jurisdictions=jurisdictions)
         if not user.check_password(password):
             user_set_password(actor=None, user=user, password=password)
-    result = {"divisions": counts["total"] + len(LOCAL_DIVISIONS), "users_created": users}
+    result = {"divisions": Division.objects.count(), "users_created": users}
     if households:
         from registry.demo_registry import load_demo_registry
 
