@@ -2,33 +2,16 @@
 
 from rest_framework import serializers
 
-
-class TallySerializer(serializers.Serializer):
-    households = serializers.IntegerField(help_text="户数")
-    persons = serializers.IntegerField(help_text="在册人数")
+from villages.api.serializers import AreaStatisticsSerializer, IncidenceSerializer
 
 
-class IncidenceSerializer(serializers.Serializer):
-    poor_persons = serializers.IntegerField(help_text="未脱贫人口")
-    rural_population = serializers.IntegerField(allow_null=True, help_text="农村户籍人口（未知为 null）")
-    rate = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True, help_text="贫困发生率（%）")
-    threshold = serializers.DecimalField(
-        max_digits=5, decimal_places=2, allow_null=True, help_text="退出标准（%），县级以上为 null"
-    )
-    below_threshold = serializers.BooleanField(allow_null=True, help_text="是否低于退出标准")
+class StatisticsSerializer(AreaStatisticsSerializer):
+    """The registry's figures for the area (as for counties and villages), with its incidence."""
 
-
-class StatisticsSerializer(serializers.Serializer):
-    registered = TallySerializer(help_text="建档立卡（已识别、返贫、已脱贫）")
-    poor = TallySerializer(help_text="未脱贫")
-    exited = TallySerializer(help_text="已脱贫")
-    returned = TallySerializer(help_text="返贫")
-    removed = TallySerializer(help_text="清退")
-    natural_decrease = TallySerializer(help_text="自然减少")
     incidence = IncidenceSerializer()
 
 
-class AreaSerializer(serializers.Serializer):
+class AreaFiguresSerializer(serializers.Serializer):
     code = serializers.CharField(source="division.code")
     name = serializers.CharField(source="division.name")
     statistics = StatisticsSerializer()
@@ -106,7 +89,7 @@ class DashboardSerializer(serializers.Serializer):
     level = serializers.CharField(source="division.level")
     year = serializers.IntegerField()
     statistics = StatisticsSerializer()
-    areas = AreaSerializer(many=True, help_text="县级及以下为各村，市、省为各县")
+    areas = AreaFiguresSerializer(many=True, help_text="县级及以下为各村，市、省为各县")
     by_cause = BreakdownSerializer(many=True)
     by_attribute = BreakdownSerializer(many=True)
     by_measure = MeasureSerializer(many=True)
