@@ -980,6 +980,39 @@ def _write_feed(first_ids: dict[str, int]) -> None:
         cursor.execute("INSERT INTO registry_changecommit (txid) VALUES (txid_current()) ON CONFLICT DO NOTHING")
 
 
+#: The household tables: empty when no household exists, so their indexes can be built after the load.
+HOUSEHOLD_TABLES = [TABLES[key][0] for key in ("household", "member", "status_change", "assessment", "exit_case")]
+HOUSEHOLD_TABLES += [TABLES[key][0] for key in ("exit_step", "measure")]
+
+
+def _drop_indexes() -> list[str]:
+    """Drop the household tables' indexes that back no constraint; return their definitions.
+
+    Building an index once over the loaded rows is several times faster than updating
+    it row by row. Unique partial indexes (one head, one current ID number, one open
+    exit case) are among them: rebuilding one checks every row, so nothing slips by.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+            "AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass) "
+            "ORDER BY i.indexname",
+            [HOUSEHOLD_TABLES],
+        )
+        indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return [definition for _name, definition in indexes]
+
+
+def _create_indexes(definitions: list[str]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for definition in definitions:
+            cursor.execute(definition)
+
+
 def _reset_sequences() -> None:
     with connection.cursor() as cursor:
         for key in SERIAL:
@@ -1024,13 +1057,23 @@ def generate_registry(
     if households < 1:
         raise GenerationRefused("--households must be at least 1.")
     started = time.perf_counter()
+    phases = {}
+    mark = [started]
+
+    def phase(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(now - mark[0], 2)
+        mark[0] = now
+
     generator = Generator(households=households, seed=seed, province_code=province_code, as_of=as_of or date.today())
     with transaction.atomic():
         generator._load_standards()
         generator._start_ids()
         first_ids = {kind: generator.next_id[kind] for kind in ("household", "member", "assessment", "exit_case")}
         triggers_off = _set_triggers_off()
+        indexes = _drop_indexes()
         plans = generator._plan_geography()
+        phase("setup")
         try:
             generator.flush()
             for i, county in enumerate(plans, 1):
@@ -1041,11 +1084,16 @@ def generate_registry(
             generator.wait()
         finally:
             generator._copier.shutdown(wait=True)
+        phase("draw_and_copy")
+        _create_indexes(indexes)
+        phase("indexes")
         if triggers_off:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = origin")
             _validate_foreign_keys()
+            phase("foreign_keys")
             _write_feed(first_ids)
+            phase("change_feed")
         _reset_sequences()
         from registry.audit import audit_record
 
@@ -1064,6 +1112,7 @@ def generate_registry(
             scope_code=province_code,
             after=summary,
         )
+    phase("commit")
     summary["seconds"] = {k: round(v, 2) for k, v in generator.seconds.items()}
     summary["load_seconds"] = round(time.perf_counter() - started, 2)
     if analyze and not connection.in_atomic_block:
@@ -1071,5 +1120,7 @@ def generate_registry(
             for table, _columns in TABLES.values():
                 cursor.execute(f"ANALYZE {table}")
             cursor.execute("ANALYZE registry_change")
+        phase("analyze")
+    summary["phases"] = phases
     summary["total_seconds"] = round(time.perf_counter() - started, 2)
     return summary

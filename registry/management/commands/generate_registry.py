@@ -37,6 +37,7 @@ class Command(BaseCommand):
             self.stderr.write(str(refusal))
             raise SystemExit(2) from refusal
         self.stdout.write(f"generated in {summary['total_seconds']} s (load {summary['load_seconds']} s):")
+        self.stdout.write("  phases: " + ", ".join(f"{k} {v} s" for k, v in summary["phases"].items()))
         for key, count in summary["counts"].items():
             seconds = summary["seconds"][key]
             rate = f"{count / seconds:,.0f} rows/s" if seconds else "-"
