@@ -225,3 +225,16 @@ def test_ten_thousand_households(db):
     quality_run(actor=None, today=AS_OF)
     fired = Counter(Finding.objects.values_list("rule", flat=True))
     assert sum(fired.values()) <= 50, fired
+
+
+def test_load_with_triggers_on_when_the_role_cannot_be_set(db, monkeypatch):
+    """Without the privilege to turn triggers off, the feed triggers record the load themselves."""
+    from registry import generate
+    from registry.models import Change
+
+    monkeypatch.setattr(generate, "_set_triggers_off", lambda: False)
+    summary = generate_registry(households=60, seed=5, as_of=AS_OF, analyze=False)
+    assert summary["triggers_off"] is False
+    created = Change.objects.filter(kind="household", op="c")
+    assert created.count() == 60
+    assert Change.objects.filter(kind="member", op="c").count() == Member.objects.count()
