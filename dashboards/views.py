@@ -51,7 +51,10 @@ def dashboard_charts(board: dashboard_selectors.Dashboard) -> dict:
         (row for row in board.areas if row.incidence.rate is not None),
         key=lambda row: (-row.incidence.rate, row.division.code),
     )
-    threshold = next((row.incidence.threshold for row in areas if row.incidence.threshold is not None), None)
+    # Counties of the west (3 %) and of the centre and east (2 %) can share a province: one line
+    # only when every area has the same threshold; each bar is marked against its own anyway.
+    thresholds = {row.incidence.threshold for row in areas if row.incidence.threshold is not None}
+    threshold = thresholds.pop() if len(thresholds) == 1 else None
     incidence_rows = [
         {
             "label": row.division.name,
@@ -69,6 +72,7 @@ def dashboard_charts(board: dashboard_selectors.Dashboard) -> dict:
             unit="%",
             threshold=threshold,
             threshold_label=gettext("退出标准"),
+            emphasis_label="" if threshold is not None else gettext("达到或超过本县退出标准"),
         ),
         "years": charts.column_chart(
             title=gettext("历年识别、脱贫与返贫（户）"),
