@@ -38,6 +38,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Start every test in the default language (简体中文).
+
+    Django's locale middleware leaves the language of the last request active in the
+    thread, so a page test in English would otherwise turn the next test's strings
+    (chart labels, messages) English too.
+    """
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     from assessments.parameters import seed_defaults
