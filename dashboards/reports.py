@@ -227,8 +227,12 @@ def plan_report(book, *, user, division, year, unmask, progress):
 def measures_report(book, *, user, division, year, unmask, progress):
     """Summary: the year's measures by category and by 五个一批; detail: every measure."""
     header = [_("类别"), _("措施数"), _("受益户数"), _("金额（元）")]
-    by_category = selectors.measures_by(division=division, year=year, field_name="category", choices=MeasureCategory)
-    by_batch = selectors.measures_by(division=division, year=year, field_name="five_batches", choices=FiveBatches)
+    by_category = selectors.measures_by(
+        user=user, division=division, year=year, field_name="category", choices=MeasureCategory
+    )
+    by_batch = selectors.measures_by(
+        user=user, division=division, year=year, field_name="five_batches", choices=FiveBatches
+    )
     _sheet(
         book,
         _("汇总"),
@@ -273,7 +277,7 @@ def measures_report(book, *, user, division, year, unmask, progress):
 @report("exits", title=_("年度脱贫户名单"), levels=HOUSEHOLD_LEVELS, personal=True)
 def exits_report(book, *, user, division, year, unmask, progress):
     """Summary: the households and persons whose exit for the year was certified; detail: each."""
-    years = selectors.years_progress(division=division, last_year=year)
+    years = selectors.years_progress(user=user, division=division, last_year=year)
     row = years[-1] if years else None
     _sheet(
         book,

@@ -220,14 +220,16 @@ def dashboard(*, user, division: Division, year: int, today: date | None = None)
         year=year,
         statistics=village_selectors.area_statistics(division),
         areas=incidence_by_area(user=user, division=division),
-        by_cause=households_by(division=division, field_name="main_cause", choices=Cause),
-        by_attribute=households_by(division=division, field_name="attribute", choices=Attribute),
-        by_measure=measures_by(division=division, year=year, field_name="category", choices=MeasureCategory),
-        by_five_batches=measures_by(division=division, year=year, field_name="five_batches", choices=FiveBatches),
+        by_cause=households_by(user=user, division=division, field_name="main_cause", choices=Cause),
+        by_attribute=households_by(user=user, division=division, field_name="attribute", choices=Attribute),
+        by_measure=measures_by(user=user, division=division, year=year, field_name="category", choices=MeasureCategory),
+        by_five_batches=measures_by(
+            user=user, division=division, year=year, field_name="five_batches", choices=FiveBatches
+        ),
         plan=plan_summary(user=user, division=division, year=year),
-        years=years_progress(division=division, last_year=max(year, FIRST_YEAR)),
+        years=years_progress(user=user, division=division, last_year=max(year, FIRST_YEAR)),
         reassessment=reassessment_summary(user=user, division=division, today=today),
-        quality=quality_summary(division=division),
+        quality=quality_summary(user=user, division=division),
     )
 
 
@@ -258,22 +260,25 @@ def incidence_by_area(*, user, division: Division) -> list[AreaRow]:
 # Breakdowns ----------------------------------------------------------------------------------------
 
 
-def households_by(*, division: Division, field_name: str, choices) -> list[BreakdownRow]:
+def households_by(*, user, division: Division, field_name: str, choices) -> list[BreakdownRow]:
     """Return the registered households (建档立卡) and their persons per value of ``field_name``,
     every choice listed (zeros included), in two queries."""
     registered = Q(status__in=REGISTERED_EVER)
     poor = Q(status__in=POOR_NOT_EXITED)
     households = (
-        Household.objects.filter(area_q(division), registered)
+        scope_queryset(Household.objects.filter(area_q(division), registered), user)
         .values(field_name)
         .annotate(n=Count("pk"), poor=Count("pk", filter=poor))
         .order_by()
     )
     persons = (
-        Member.objects.filter(
-            area_q(division, "household__village_id"),
-            status=MemberStatus.ACTIVE,
-            household__status__in=REGISTERED_EVER,
+        scope_queryset(
+            Member.objects.filter(
+                area_q(division, "household__village_id"),
+                status=MemberStatus.ACTIVE,
+                household__status__in=REGISTERED_EVER,
+            ),
+            user,
         )
         .values(f"household__{field_name}")
         .annotate(n=Count("pk"), poor=Count("pk", filter=Q(household__status__in=POOR_NOT_EXITED)))
@@ -297,11 +302,13 @@ def households_by(*, division: Division, field_name: str, choices) -> list[Break
     return rows
 
 
-def measures_by(*, division: Division, year: int, field_name: str, choices) -> list[MeasureRow]:
+def measures_by(*, user, division: Division, year: int, field_name: str, choices) -> list[MeasureRow]:
     """Return the help measures dated in ``year`` per value of ``field_name`` (every choice
     listed): how many, for how many households, and the amount, in one query."""
     rows = (
-        HelpMeasure.objects.filter(area_q(division, "household__village_id"), measure_date__year=year)
+        scope_queryset(
+            HelpMeasure.objects.filter(area_q(division, "household__village_id"), measure_date__year=year), user
+        )
         .values(field_name)
         .annotate(
             n=Count("pk"),
@@ -360,7 +367,7 @@ def plan_summary(*, user, division: Division, year: int) -> PlanSummary:
 # Progress over the years -----------------------------------------------------------------------------
 
 
-def years_progress(*, division: Division, last_year: int) -> list[YearRow]:
+def years_progress(*, user, division: Division, last_year: int) -> list[YearRow]:
     """Return, for each year from 2014 to ``last_year``, the households identified (by their
     identification year, among those the county announced), exited (certified exit cases of
     that year, not revoked; persons as the certified assessment counted them) and returned to
@@ -369,14 +376,15 @@ def years_progress(*, division: Division, last_year: int) -> list[YearRow]:
         status__in=(HouseholdStatus.REMOVED, HouseholdStatus.NATURAL_DECREASE), step=IdentificationStep.ANNOUNCED
     )
     identified = dict(
-        Household.objects.filter(area_q(division), announced, identified_year__isnull=False)
+        scope_queryset(Household.objects.filter(area_q(division), announced, identified_year__isnull=False), user)
         .values("identified_year")
         .annotate(n=Count("pk"))
         .order_by()
         .values_list("identified_year", "n")
     )
     identified_persons = dict(
-        Member.objects.filter(
+        scope_queryset(Member.objects.all(), user)
+        .filter(
             area_q(division, "household__village_id"),
             Q(household__status__in=REGISTERED_EVER)
             | Q(
@@ -393,15 +401,15 @@ def years_progress(*, division: Division, last_year: int) -> list[YearRow]:
     )
     exits = {
         row["year"]: row
-        for row in ExitCase.objects.filter(
-            area_q(division, "household__village_id"), status=ExitCaseStatus.CERTIFIED, revoked=False
-        )
+        for row in scope_queryset(ExitCase.objects.all(), user)
+        .filter(area_q(division, "household__village_id"), status=ExitCaseStatus.CERTIFIED, revoked=False)
         .values("year")
         .annotate(households=Count("pk"), persons=Coalesce(Sum("assessment__household_size"), 0))
         .order_by()
     }
     returned = dict(
-        StatusChange.objects.filter(area_q(division, "household__village_id"), action=RETURN_ACTION)
+        scope_queryset(StatusChange.objects.all(), user)
+        .filter(area_q(division, "household__village_id"), action=RETURN_ACTION)
         .annotate(year=ExtractYear("effective_date"))
         .values("year")
         .annotate(n=Count("household", distinct=True))
@@ -449,7 +457,7 @@ def reassessment_summary(*, user, division: Division, today: date | None = None)
 # Data quality ----------------------------------------------------------------------------------------
 
 
-def quality_summary(*, division: Division, top: int = 5) -> QualitySummary:
+def quality_summary(*, user, division: Division, top: int = 5) -> QualitySummary:
     """Return the findings in the area by status, the open ones by severity and the rules with
     the most open findings, in one query."""
     from quality.choices import FindingStatus, Severity
@@ -457,7 +465,8 @@ def quality_summary(*, division: Division, top: int = 5) -> QualitySummary:
     from quality.rules import RULES
 
     rows = (
-        Finding.objects.filter(area_q(division, "division_code"))
+        scope_queryset(Finding.objects.all(), user)
+        .filter(area_q(division, "division_code"))
         .values("rule")
         .annotate(**{status: Count("pk", filter=Q(status=status)) for status in FindingStatus.values})
         .order_by()
