@@ -14,11 +14,10 @@ from django.views.decorators.http import require_POST
 from dashboards import charts, reports
 from dashboards import selectors as dashboard_selectors
 from dashboards.jobs import JOB_KIND
-from households.models import Household
-from households.privacy import may_reveal, pii_export_record
+from dashboards.services import report_request
+from households.privacy import may_reveal
 from registry.errors import ApplicationError
-from registry.jobs import UNMASKED, job_create, job_list_for_user
-from registry.scoping import scope_queryset
+from registry.jobs import job_list_for_user
 from villages import selectors as village_selectors
 
 #: Areas drawn in the incidence chart; the table below it lists them all.
@@ -194,24 +193,16 @@ def report_create(request, code):
                 messages.error(request, error)
         return redirect(f"{reverse('dashboards:division', kwargs={'code': code})}#reports")
     data = form.cleaned_data
-    chosen = reports.REPORTS[data["report"]]
-    unmask = bool(data.get("unmask")) and chosen.personal
-    if unmask:
-        households = Household.objects.filter(dashboard_selectors.area_q(division))
-        try:
-            pii_export_record(
-                actor=request.user,
-                households=scope_queryset(households, request.user),
-                filters={"report": chosen.code, "within": division.code, "year": data["year"]},
-                reason=data.get("reason", ""),
-            )
-        except ApplicationError as error:
-            messages.error(request, str(error))
-            return redirect(f"{reverse('dashboards:division', kwargs={'code': code})}#reports")
-    job = job_create(
-        actor=request.user,
-        kind=JOB_KIND,
-        params={"report": chosen.code, "division": division.code, "year": data["year"], UNMASKED: unmask},
-        file_name=reports.file_name(chosen.code, division, data["year"]),
-    )
+    try:
+        job = report_request(
+            actor=request.user,
+            division=division,
+            report_code=data["report"],
+            year=data["year"],
+            unmask=bool(data.get("unmask")),
+            reason=data.get("reason", ""),
+        )
+    except ApplicationError as error:
+        messages.error(request, str(error))
+        return redirect(f"{reverse('dashboards:division', kwargs={'code': code})}#reports")
     return redirect("jobs:detail", job_id=job.pk)
