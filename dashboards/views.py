@@ -25,12 +25,17 @@ CHART_AREAS = 30
 FIRST_YEAR = dashboard_selectors.FIRST_YEAR
 
 
+def year_choices(last_year: int) -> list[tuple[int, str]]:
+    """Return the years a dashboard or report may be asked for, newest first."""
+    return [(y, str(y)) for y in range(last_year, FIRST_YEAR - 1, -1)]
+
+
 class YearForm(forms.Form):
     year = forms.TypedChoiceField(label=_("年度"), coerce=int)
 
     def __init__(self, *args, last_year: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [(y, str(y)) for y in range(last_year, FIRST_YEAR - 1, -1)]
+        self.fields["year"].choices = year_choices(last_year)
 
 
 def _year(request, *, user, division) -> tuple[int, YearForm]:
@@ -162,7 +167,7 @@ class ReportForm(forms.Form):
     def __init__(self, *args, division, last_year: int, may_unmask: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["report"].choices = [(r.code, r.title) for r in reports.reports_for(division)]
-        self.fields["year"].choices = [(y, str(y)) for y in range(last_year, FIRST_YEAR - 1, -1)]
+        self.fields["year"].choices = year_choices(last_year)
         if not may_unmask:
             del self.fields["unmask"]
             del self.fields["reason"]
