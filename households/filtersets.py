@@ -87,7 +87,7 @@ class HouseholdFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(Exists(members)) | Q(registry_number__startswith=value))
 
     def filter_within(self, queryset, name, value):
-        return within_division(queryset, "village_id", value)
+        return within_division(queryset, "village_id", value, county_path="county_code")
 
 
 class MemberFilterSet(django_filters.FilterSet):
@@ -111,4 +111,4 @@ class MemberFilterSet(django_filters.FilterSet):
         return queryset.filter(name__contains=value)
 
     def filter_within(self, queryset, name, value):
-        return within_division(queryset, "household__village_id", value)
+        return within_division(queryset, "household__village_id", value, county_path="county_code")

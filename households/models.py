@@ -121,6 +121,8 @@ class Household(models.Model):
         ordering = ["registry_number"]
         indexes = [
             models.Index(fields=["county_code", "status"], name="household_county_status_idx"),
+            # A county's list in id order (the API's cursor pages, the export's chunks).
+            models.Index(fields=["county_code", "id"], name="household_county_id_idx"),
             models.Index(fields=["village", "status"], name="household_village_status_idx"),
             models.Index(fields=["updated_at"], name="household_updated_idx"),
         ]
@@ -240,6 +242,7 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["id_number"], name="member_id_number_idx"),
             models.Index(fields=["county_code", "status"], name="member_county_status_idx"),
+            models.Index(fields=["county_code", "id"], name="member_county_id_idx"),
             models.Index(fields=["updated_at"], name="member_updated_idx"),
         ]
 

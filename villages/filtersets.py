@@ -20,12 +20,22 @@ from villages.models import Division, WorkTeam
 YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 
 
-def within_division(queryset, path: str, code: str):
-    """Filter ``queryset`` to the subtree of the division ``code`` (descendants included)."""
+def within_division(queryset, path: str, code: str, county_path: str | None = None):
+    """Filter ``queryset`` to the subtree of the division ``code`` (descendants included).
+
+    ``county_path`` names the rows' own county code, where they carry one: inside a
+    county, the filter then also says ``county_code = …``, which an index on
+    ``(county_code, id)`` answers in id order (a page of a county's households reads one
+    index range, instead of walking the primary key past other counties' rows).
+    """
     division = Division.objects.filter(pk=code).only("code", "level").first()
     if division is None:
         return queryset.none()
-    return queryset.filter(prefix_q(path, division.code[: LEVEL_PREFIX_LENGTH[division.level]]))
+    length = LEVEL_PREFIX_LENGTH[division.level]
+    queryset = queryset.filter(prefix_q(path, division.code[:length]))
+    if county_path and length >= LEVEL_PREFIX_LENGTH[DivisionLevel.COUNTY]:
+        queryset = queryset.filter(**{county_path: division.code[:6]})
+    return queryset
 
 
 def division_search_q(value: str, path: str = "") -> Q:
