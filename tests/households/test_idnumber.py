@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from households.idnumber import (
@@ -20,6 +20,11 @@ from households.idnumber import (
 areas = st.from_regex(r"[1-6]\d{5}", fullmatch=True)
 births = st.dates(min_value=date(1900, 1, 1), max_value=date.today() - timedelta(days=1))
 sequences = st.integers(min_value=0, max_value=999)
+
+#: The properties are about ID numbers, not speed: a busy machine (the suite beside a
+#: benchmark) must not fail them on Hypothesis's generation-time health check.
+settings.register_profile("registry", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("registry")
 
 
 def build(area: str, birth: date, sequence: int) -> str:
