@@ -90,13 +90,17 @@ def scope_queryset(queryset: QuerySet, user) -> QuerySet:
     """Return ``queryset`` limited to what ``user`` may see."""
     model = queryset.model
     scope = user_scope(user)
-    queryset = queryset.filter(scope.q(model.scope_path))
     county_field = getattr(model, "scope_county_path", None)
     if county_field and not scope.unrestricted and scope.prefixes:
-        # Also filter on the county code the table carries, so PostgreSQL (or a shard
-        # router) can prune by county before touching the village index.
+        # Filter on the county code the table carries, so PostgreSQL (or a shard router)
+        # prunes by county before touching the village index. The county code is the
+        # first six digits of the row's village code (set by the services, never edited),
+        # so a scope of whole counties, prefectures or provinces needs nothing else: no
+        # join to the household for a member, an assessment or an exit case.
         queryset = queryset.filter(reduce(or_, [prefix_q(county_field, p[:6], 6) for p in scope.prefixes]))
-    return queryset
+        if all(len(p) <= 6 for p in scope.prefixes):
+            return queryset
+    return queryset.filter(scope.q(model.scope_path))
 
 
 def get_scoped_or_404(queryset: QuerySet, user, **lookup):
