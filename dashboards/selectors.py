@@ -214,20 +214,28 @@ def dashboard_year_default(*, user, division: Division, today: date | None = Non
 
 
 def dashboard(*, user, division: Division, year: int, today: date | None = None) -> Dashboard:
-    """Return every figure of ``division``'s dashboard for ``year`` (the division is already in scope)."""
+    """Return every figure of ``division``'s dashboard for ``year`` (the division is already in scope).
+
+    The division's own statistics are the sum of its areas' (its villages or counties
+    partition it), and the breakdowns and the identification years share one grouped
+    count of households and one of persons (:func:`household_cube`): at a province's
+    scale each pass over the members costs seconds, so the dashboard makes two.
+    """
+    areas = incidence_by_area(user=user, division=division)
+    cube = household_cube(user=user, division=division)
     return Dashboard(
         division=division,
         year=year,
-        statistics=village_selectors.area_statistics(division),
-        areas=incidence_by_area(user=user, division=division),
-        by_cause=households_by(user=user, division=division, field_name="main_cause", choices=Cause),
-        by_attribute=households_by(user=user, division=division, field_name="attribute", choices=Attribute),
+        statistics=village_selectors.area_statistics_summed(division, [area.statistics for area in areas]),
+        areas=areas,
+        by_cause=households_by(user=user, division=division, field_name="main_cause", choices=Cause, cube=cube),
+        by_attribute=households_by(user=user, division=division, field_name="attribute", choices=Attribute, cube=cube),
         by_measure=measures_by(user=user, division=division, year=year, field_name="category", choices=MeasureCategory),
         by_five_batches=measures_by(
             user=user, division=division, year=year, field_name="five_batches", choices=FiveBatches
         ),
         plan=plan_summary(user=user, division=division, year=year),
-        years=years_progress(user=user, division=division, last_year=max(year, FIRST_YEAR)),
+        years=years_progress(user=user, division=division, last_year=max(year, FIRST_YEAR), cube=cube),
         reassessment=reassessment_summary(user=user, division=division, today=today),
         quality=quality_summary(user=user, division=division),
     )
@@ -260,46 +268,72 @@ def incidence_by_area(*, user, division: Division) -> list[AreaRow]:
 # Breakdowns ----------------------------------------------------------------------------------------
 
 
-def households_by(*, user, division: Division, field_name: str, choices) -> list[BreakdownRow]:
-    """Return the registered households (建档立卡) and their persons per value of ``field_name``,
-    every choice listed (zeros included), in two queries."""
-    registered = Q(status__in=REGISTERED_EVER)
-    poor = Q(status__in=POOR_NOT_EXITED)
+#: The household fields the cube groups by.
+CUBE_FIELDS = ("main_cause", "attribute", "identified_year", "status", "step")
+
+
+@dataclass(frozen=True)
+class HouseholdCube:
+    """Households and their active persons in an area, counted per combination of :data:`CUBE_FIELDS`."""
+
+    households: list[dict]
+    persons: list[dict]
+
+    def count(self, rows: str, predicate, key) -> dict:
+        """Return the sum of ``n`` over the rows (households or persons) matching ``predicate``, per ``key(row)``."""
+        totals: dict = {}
+        for row in getattr(self, rows):
+            if predicate(row):
+                k = key(row)
+                totals[k] = totals.get(k, 0) + row["n"]
+        return totals
+
+
+def household_cube(*, user, division: Division) -> HouseholdCube:
+    """Return the households of the area and their active persons grouped by :data:`CUBE_FIELDS`, in two queries."""
     households = (
-        scope_queryset(Household.objects.filter(area_q(division), registered), user)
-        .values(field_name)
-        .annotate(n=Count("pk"), poor=Count("pk", filter=poor))
+        scope_queryset(Household.objects.filter(area_q(division)), user)
+        .values(*CUBE_FIELDS)
+        .annotate(n=Count("pk"))
         .order_by()
     )
     persons = (
         scope_queryset(
-            Member.objects.filter(
-                area_q(division, "household__village_id"),
-                status=MemberStatus.ACTIVE,
-                household__status__in=REGISTERED_EVER,
-            ),
-            user,
+            Member.objects.filter(area_q(division, "household__village_id"), status=MemberStatus.ACTIVE), user
         )
-        .values(f"household__{field_name}")
-        .annotate(n=Count("pk"), poor=Count("pk", filter=Q(household__status__in=POOR_NOT_EXITED)))
+        .values(*(f"household__{name}" for name in CUBE_FIELDS))
+        .annotate(n=Count("pk"))
         .order_by()
     )
-    by_household = {row[field_name]: row for row in households}
-    by_person = {row[f"household__{field_name}"]: row for row in persons}
-    rows = []
-    for value, label in choices.choices:
-        h, p = by_household.get(value, {}), by_person.get(value, {})
-        rows.append(
-            BreakdownRow(
-                key=value,
-                label=str(label),
-                households=h.get("n", 0),
-                persons=p.get("n", 0),
-                poor_households=h.get("poor", 0),
-                poor_persons=p.get("poor", 0),
-            )
+    return HouseholdCube(
+        households=list(households),
+        persons=[{key.removeprefix("household__"): value for key, value in row.items()} for row in persons],
+    )
+
+
+def households_by(*, user, division: Division, field_name: str, choices, cube: HouseholdCube | None = None) -> list:
+    """Return the registered households (建档立卡) and their persons per value of ``field_name``,
+    every choice listed (zeros included), from the area's cube (two queries if not given)."""
+    cube = cube or household_cube(user=user, division=division)
+    registered = set(REGISTERED_EVER)
+    poor = set(POOR_NOT_EXITED)
+
+    def of(rows, statuses):
+        return cube.count(rows, lambda row: row["status"] in statuses, lambda row: row[field_name])
+
+    households, persons = of("households", registered), of("persons", registered)
+    poor_households, poor_persons = of("households", poor), of("persons", poor)
+    return [
+        BreakdownRow(
+            key=value,
+            label=str(label),
+            households=households.get(value, 0),
+            persons=persons.get(value, 0),
+            poor_households=poor_households.get(value, 0),
+            poor_persons=poor_persons.get(value, 0),
         )
-    return rows
+        for value, label in choices.choices
+    ]
 
 
 def measures_by(*, user, division: Division, year: int, field_name: str, choices) -> list[MeasureRow]:
@@ -367,38 +401,22 @@ def plan_summary(*, user, division: Division, year: int) -> PlanSummary:
 # Progress over the years -----------------------------------------------------------------------------
 
 
-def years_progress(*, user, division: Division, last_year: int) -> list[YearRow]:
+def years_progress(*, user, division: Division, last_year: int, cube: HouseholdCube | None = None) -> list[YearRow]:
     """Return, for each year from 2014 to ``last_year``, the households identified (by their
     identification year, among those the county announced), exited (certified exit cases of
     that year, not revoked; persons as the certified assessment counted them) and returned to
-    poverty (by the date of the return), in four queries."""
-    announced = Q(status__in=REGISTERED_EVER) | Q(
-        status__in=(HouseholdStatus.REMOVED, HouseholdStatus.NATURAL_DECREASE), step=IdentificationStep.ANNOUNCED
-    )
-    identified = dict(
-        scope_queryset(Household.objects.filter(area_q(division), announced, identified_year__isnull=False), user)
-        .values("identified_year")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("identified_year", "n")
-    )
-    identified_persons = dict(
-        scope_queryset(Member.objects.all(), user)
-        .filter(
-            area_q(division, "household__village_id"),
-            Q(household__status__in=REGISTERED_EVER)
-            | Q(
-                household__status__in=(HouseholdStatus.REMOVED, HouseholdStatus.NATURAL_DECREASE),
-                household__step=IdentificationStep.ANNOUNCED,
-            ),
-            household__identified_year__isnull=False,
-            status=MemberStatus.ACTIVE,
+    poverty (by the date of the return), in two queries beside the cube (two more if not given)."""
+    cube = cube or household_cube(user=user, division=division)
+    registered = set(REGISTERED_EVER)
+    left = {HouseholdStatus.REMOVED, HouseholdStatus.NATURAL_DECREASE}
+
+    def announced(row) -> bool:
+        return row["identified_year"] is not None and (
+            row["status"] in registered or (row["status"] in left and row["step"] == IdentificationStep.ANNOUNCED)
         )
-        .values("household__identified_year")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("household__identified_year", "n")
-    )
+
+    identified = cube.count("households", announced, lambda row: row["identified_year"])
+    identified_persons = cube.count("persons", announced, lambda row: row["identified_year"])
     exits = {
         row["year"]: row
         for row in scope_queryset(ExitCase.objects.all(), user)
@@ -434,24 +452,16 @@ def years_progress(*, user, division: Division, last_year: int) -> list[YearRow]
 
 def reassessment_summary(*, user, division: Division, today: date | None = None) -> Reassessment:
     """Return the current reassessment campaign (年度核查) in the area: due, assessed, overdue."""
-    from assessments.selectors import campaign_deadline, campaign_default_year, households_due
+    from assessments.selectors import campaign_deadline, campaign_default_year, households_due_counts
 
     today = today or date.today()
     province = division.code[:2].ljust(12, "0")
     year = campaign_default_year(today, province)
     deadline = campaign_deadline(year, province)
-    counts = (
-        households_due(user=user, year=year)
-        .filter(area_q(division))
-        .aggregate(due_count=Count("pk"), assessed_count=Count("pk", filter=Q(assessed=True)))
+    due, assessed = households_due_counts(
+        user=user, year=year, area=area_q(division), exit_area=area_q(division, "household__village_id")
     )
-    return Reassessment(
-        year=year,
-        deadline=deadline,
-        past_deadline=today > deadline,
-        due=counts["due_count"],
-        assessed=counts["assessed_count"],
-    )
+    return Reassessment(year=year, deadline=deadline, past_deadline=today > deadline, due=due, assessed=assessed)
 
 
 # Data quality ----------------------------------------------------------------------------------------

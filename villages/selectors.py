@@ -149,13 +149,16 @@ def poverty_incidence(division: Division) -> Incidence:
     return poverty_incidence_for([division])[division.code]
 
 
-def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
+def poverty_incidence_for(
+    divisions: list[Division], poor_persons: dict[str, int] | None = None
+) -> dict[str, Incidence]:
     """Return the incidence of each division, keyed by code, in at most four queries per level and one more.
 
     The numerator counts active members of households registered and not exited (or
     returned) in the division's subtree. The denominator is the county's own rural
     population where recorded (for a county and above), else the sum over its villages.
     The exit thresholds (parameters, by province and region class) are read in one query.
+    ``poor_persons`` (by code) gives numerators already counted, saving their query.
     """
     from assessments.parameters import incidence_thresholds
     from households.models import Member
@@ -167,13 +170,16 @@ def poverty_incidence_for(divisions: list[Division]) -> dict[str, Incidence]:
     for level, group in by_level.items():
         length = LEVEL_PREFIX_LENGTH[level]
         prefixes = {d.prefix for d in group}
-        poor = _grouped_counts(
-            Member.objects.filter(status=MemberStatus.ACTIVE, household__status__in=POOR_NOT_EXITED),
-            "household__village_id",
-            prefixes,
-            length,
-            Count("id"),
-        )
+        if poor_persons is not None:
+            poor = {d.prefix: poor_persons.get(d.code, 0) for d in group}
+        else:
+            poor = _grouped_counts(
+                Member.objects.filter(status=MemberStatus.ACTIVE, household__status__in=POOR_NOT_EXITED),
+                "household__village_id",
+                prefixes,
+                length,
+                Count("id"),
+            )
         village_population = _grouped_counts(
             VillageStatus.objects.all(), "village_id", prefixes, length, Sum("rural_population")
         )
@@ -328,7 +334,10 @@ def area_statistics_for(divisions: list[Division]) -> dict[str, AreaStatistics]:
         households.update(_grouped_tallies(Household.objects.all(), "village_id", "", prefixes, length))
         members = Member.objects.filter(status=MemberStatus.ACTIVE)
         persons.update(_grouped_tallies(members, "household__village_id", "household__", prefixes, length))
-    incidence = poverty_incidence_for(divisions)
+    # The incidence's numerator is the ``poor`` persons just counted.
+    incidence = poverty_incidence_for(
+        divisions, poor_persons={d.code: persons.get(d.prefix, {}).get("poor", 0) for d in divisions}
+    )
     result = {}
     for division in divisions:
         counted_households = households.get(division.prefix, {})
@@ -344,6 +353,24 @@ def area_statistics_for(divisions: list[Division]) -> dict[str, AreaStatistics]:
 def area_statistics(division: Division) -> AreaStatistics:
     """Return the statistics of one division."""
     return area_statistics_for([division])[division.code]
+
+
+def area_statistics_summed(division: Division, parts: list[AreaStatistics]) -> AreaStatistics:
+    """Return the statistics of ``division`` as the sum of ``parts``, the statistics of areas
+    that partition it (all its villages, or all its counties), with its own incidence.
+
+    Equal to :func:`area_statistics` when the parts do partition it (every household lies in
+    one village, of one county), without counting the households and persons again.
+    """
+    tallies = {
+        name: Tally(
+            households=sum(getattr(part, name).households for part in parts),
+            persons=sum(getattr(part, name).persons for part in parts),
+        )
+        for name in STATISTICS
+    }
+    incidence = poverty_incidence_for([division], poor_persons={division.code: tallies["poor"].persons})
+    return AreaStatistics(**tallies, incidence=incidence[division.code])
 
 
 def _grouped_tallies(queryset, path: str, household: str, prefixes: set[str], length: int) -> dict[str, dict]:
