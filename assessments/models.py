@@ -238,6 +238,14 @@ class ExitCase(models.Model):
         indexes = [
             models.Index(fields=["county_code", "status"], name="exit_case_county_status_idx"),
             models.Index(fields=["updated_at"], name="exit_case_updated_idx"),
+            # Certified exits per household and year, read without the wide rows (their
+            # snapshots): the reassessment's exit years and the dashboards' exits per year.
+            models.Index(
+                fields=["county_code", "household", "year"],
+                include=["revoked", "assessment"],
+                condition=Q(status="certified"),
+                name="exit_case_certified_idx",
+            ),
         ]
 
     def __str__(self):

@@ -278,6 +278,43 @@ def households_due(*, user, year: int) -> QuerySet:
     )
 
 
+def households_due_counts(*, user, year: int, area: Q | None = None, exit_area: Q | None = None) -> tuple[int, int]:
+    """Return (due, assessed) of the ``year`` reassessment in scope, counted as :func:`households_due` lists them.
+
+    ``area`` narrows the households (and ``exit_area`` their exit cases, for pruning).
+    The same rule as :func:`households_due`, but the latest certified exit year comes from
+    one grouped pass over the exit cases joined to the households, instead of a probe of
+    the exit cases per exited household: at a province's million households the probes
+    took seconds, the join a fraction of that.
+    """
+    from django.db import connection
+    from django.db.models import Max
+
+    province = _scope_province(user)
+    transition = int(parameter(ParameterKey.TRANSITION_YEARS, year=year, division_code=province))
+    households = scope_queryset(Household.objects.all(), user).filter(status__in=ASSESSABLE)
+    exits = scope_queryset(ExitCase.objects.filter(status=ExitCaseStatus.CERTIFIED), user)
+    if area is not None:
+        households = households.filter(area)
+    if exit_area is not None:
+        exits = exits.filter(exit_area)
+    h_sql, h_params = households.order_by().values("id", "status", "status_date").query.sql_with_params()
+    e_sql, e_params = exits.order_by().values("household_id").annotate(latest=Max("year")).query.sql_with_params()
+    poor = tuple(str(s) for s in POOR_NOT_EXITED)
+    exit_year = "COALESCE(e.latest, EXTRACT(YEAR FROM h.status_date))"
+    # Only table names and the ORM's own compiled SQL are interpolated; every value is a parameter.
+    sql = (
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE EXISTS ("  # noqa: S608
+        f"SELECT 1 FROM {Assessment._meta.db_table} a WHERE a.household_id = h.id AND a.year = %s)) "
+        f"FROM ({h_sql}) h LEFT JOIN ({e_sql}) e ON e.household_id = h.id "
+        f"WHERE h.status IN %s OR (h.status = %s AND ({exit_year} IS NULL OR {exit_year} >= %s))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [year, *h_params, *e_params, poor, HouseholdStatus.EXITED.value, year - transition])
+        due, assessed = cursor.fetchone()
+    return due, assessed
+
+
 @dataclass
 class CampaignRow:
     """One village's progress in a reassessment campaign."""

@@ -285,6 +285,8 @@ class StatusChange(models.Model):
         verbose_name = _("状态变更记录")
         verbose_name_plural = _("状态变更记录")
         ordering = ["household", "id"]
+        # Returns to poverty (返贫) per county and year, counted by the dashboards.
+        indexes = [models.Index(fields=["county_code", "action"], name="statuschange_county_action_idx")]
 
     def __str__(self):
         return f"{self.household} {self.get_from_status_display()} → {self.get_to_status_display()}"
