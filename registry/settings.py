@@ -109,6 +109,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The registry's heavy reads are aggregates over a county or a province, run once per
+    # page: PostgreSQL's JIT compiles each of them for 0.5–2 s, more than it saves, and the
+    # default 4 MB of work memory sends a province's grouping of a million households to
+    # disk. Both are session settings, overridable by REGISTRY_DB_SESSION_OPTIONS.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get(
+        "REGISTRY_DB_SESSION_OPTIONS", "-c jit=off -c work_mem=64MB"
+    )
 # A second connection to the same database, used only to write job progress outside
 # the job's own transaction (see registry.jobs). In tests it mirrors "default".
 DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
