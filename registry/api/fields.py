@@ -41,7 +41,13 @@ class ChoiceLabelField(serializers.Field):
         self._choices = field.flatchoices
 
     def to_representation(self, value):
-        language = get_language() or ""
+        # The language is read once per rendering (a serializer tree lives for one
+        # response): asking the thread-local for it per field cost a list page ~10 % of
+        # its time.
+        root = self.root
+        language = getattr(root, "_label_language", None)
+        if language is None:
+            language = root._label_language = get_language() or ""
         labels = self._labels.get(language)
         if labels is None:
             labels = self._labels[language] = {key: str(label) for key, label in self._choices}
