@@ -1,28 +1,39 @@
-"""Benchmarks (``make bench``): figures printed as a table and saved in ``bench/results/``.
+"""Benchmarks at province scale (``make bench``): figures printed as a table and saved in ``bench/results/``.
 
 Runs against a scratch PostgreSQL database (``BENCH_DATABASE_URL``, default
-``postgres://postgres@127.0.0.1:5432/registry_bench``), which it drops and recreates.
+``postgres://postgres@127.0.0.1:5432/registry_bench``), which it drops and recreates, then
+fills with ``generate_registry`` (1,000,000 households, about 3.5 million members, by
+default). Every figure is measured beside the raw PostgreSQL operation that bounds it,
+in the same run, and compared with its target (issue 8); a missed target is printed with
+how far it is missed. The ``EXPLAIN (ANALYZE, BUFFERS)`` plans of the hot queries go to a
+plans file next to the figures.
 
-    python -m bench.run [--members 350000]
+    python -m bench.run [--households 1000000] [--seed 2014] [--reuse] [--only list,dashboards]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/registry_bench"
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The benchmark modules, in the order they run (the import writes, so it comes last).
+BENCHES = ["latency", "export_bench", "quality_bench", "import_bench"]
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, *, create: bool = True) -> None:
+    """Drop the database of ``url`` and (``create``) create it empty."""
     import dj_database_url
     import psycopg2
 
@@ -37,92 +48,190 @@ def recreate_database(url: str) -> None:
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
+        if create:
+            cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
     admin.close()
 
 
-def setup_django(url: str) -> None:
+def production_environment(url: str) -> None:
+    """Production settings (no query log, no debug), the bench database, no API throttle."""
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings")
-    import django
+    os.environ["DJANGO_SETTINGS_MODULE"] = "registry.settings"
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    os.environ["REGISTRY_API_THROTTLE"] = "1000000/minute"
+    os.environ["REGISTRY_JOBS_IN_THREAD"] = "0"
+    # Pages render with the production static storage (hashed names from a manifest).
+    os.environ["DJANGO_STATIC_ROOT"] = tempfile.mkdtemp(prefix="bench-static-")
 
-    django.setup()
 
+def machine() -> dict:
+    """Describe the machine the figures were measured on."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+        with open("/proc/meminfo") as info:
+            memory = round(int(info.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        memory = None
+    from django.db import connection
 
-def bench_import(members: int) -> dict:
-    """Import ``members`` members (about 3.3 per household) from one CSV through the real path."""
-    from django.core.management import call_command
-
-    from bench.data import household_csv, make_villages
-    from households.imports import household_import
-    from households.models import Member
-    from registry.demo import load_demo
-
-    call_command("migrate", verbosity=0)
-    load_demo(password="bench-pass-2026")
-    villages = make_villages(count=max(1, members // 30000 + 1) * 10)
-    data = household_csv(villages=villages, members=members, seed=20141231)
-    size_mb = len(data) / 1e6
-    start = time.perf_counter()
-    report = household_import(actor=None, data=data, filename="bench.csv", dry_run=True)
-    checked = time.perf_counter() - start
-    start = time.perf_counter()
-    report = household_import(actor=None, data=data, filename="bench.csv", dry_run=False)
-    elapsed = time.perf_counter() - start
-    assert Member.objects.count() == report.members == members, "every member must land"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        buffers = cursor.fetchone()[0]
     return {
-        "members": report.members,
-        "households": report.households,
-        "file_mb": round(size_mb, 1),
-        "dry_run_s": round(checked, 2),
-        "import_s": round(elapsed, 2),
-        "members_per_s": round(report.members / elapsed),
+        "host": socket.gethostname(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gib": memory,
+        "python": platform.python_version(),
+        "postgresql": server,
+        "shared_buffers": buffers,
+        "commit": _commit(),
     }
 
 
-def bench_export(url: str, households: int) -> dict:
-    """Export every household through the API in a fresh process: rate and peak memory."""
-    figures = {}
-    env = {**os.environ, "DATABASE_URL": url}
-    for name, extra in (("ndjson", []), ("ndjson_gzip", ["--gzip"]), ("csv", ["--format", "csv"])):
-        done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "bench.export_probe", *extra],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).resolve().parents[1],
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return done.stdout.strip()
+
+
+def generate(households: int, seed: int) -> list:
+    """Fill the bench database with a synthetic province; return its figures."""
+    from django.core.management import call_command
+
+    from bench.figures import Figure
+    from households.models import Household, Member
+
+    call_command("migrate", verbosity=0)
+    start = time.perf_counter()
+    call_command("generate_registry", households=households, seed=seed, force=True, verbosity=0)
+    elapsed = time.perf_counter() - start
+    members = Member.objects.count()
+    return [
+        Figure("generate.seconds", round(elapsed, 1), "s", note=f"{households:,} households, {members:,} members"),
+        Figure(
+            "generate.households_per_s", round(Household.objects.count() / elapsed), "rows/s", higher_is_better=True
+        ),
+    ]
+
+
+def largest_county(province):
+    """Return the county of ``province`` with the most households."""
+    from django.db.models import Count
+
+    from households.models import Household
+    from villages.models import Division
+
+    top = (
+        Household.objects.filter(county_code__startswith=province.code[:2])
+        .values("county_code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "county_code")
+        .first()
+    )
+    return Division.objects.get(code=top["county_code"] + "000000")
+
+
+def table(figures: list) -> str:
+    """Return the figures as an aligned text table."""
+    rows = [("figure", "value", "raw bound", "ratio", "target", "verdict / note")]
+    for f in figures:
+        target = []
+        if f.target is not None:
+            target.append(f"{'≥' if f.higher_is_better else '≤'} {f.target:g} {f.unit}")
+        if f.max_ratio is not None:
+            target.append(f"≤ {f.max_ratio:g}× raw")
+        raw = "" if f.raw is None else f"{f.raw:g} {f.unit} ({f.raw_label})" if f.raw_label else f"{f.raw:g} {f.unit}"
+        ratio = "" if f.ratio is None else f"{f.ratio:.2f}×"
+        rows.append(
+            (
+                f.name,
+                f"{f.value:,g} {f.unit}",
+                raw,
+                ratio,
+                ", ".join(target),
+                " — ".join(part for part in (f.verdict, f.note) if part),
+            )
         )
-        if done.returncode:
-            raise RuntimeError(f"export probe failed:\n{done.stderr}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        if name == "ndjson":
-            assert result["households"] == households, "the export must hold every household"
-        figures.update({f"{name}_{key}": value for key, value in result.items() if key != "format"})
-    return figures
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--members", type=int, default=350_000, help="members to import (about 100,000 households)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=1_000_000, help="households to generate")
+    parser.add_argument("--seed", type=int, default=2014)
+    parser.add_argument("--reuse", action="store_true", help="measure the registry already in the database")
+    parser.add_argument("--only", default="", help=f"comma-separated benches to run (of {', '.join(BENCHES)})")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="directory for the figures and plans")
     args = parser.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    recreate_database(url)
-    setup_django(url)
-    figures = {"import": bench_import(args.members)}
-    from django.db import connections
+    if not args.reuse:
+        recreate_database(url)
+    production_environment(url)
+    import django
 
-    connections.close_all()
-    figures["export"] = bench_export(url, figures["import"]["households"])
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
-    stamp = datetime.now().strftime("%Y-%m-%dT%H%M%S")
-    print(f"\nbenchmarks {stamp} on {machine}")
-    print(f"{'benchmark':<32} {'figure':>14}")
-    for name, values in figures.items():
-        for key, value in values.items():
-            print(f"{name + '.' + key:<32} {'' if value is None else value!s:>14}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stamp}.json").write_text(json.dumps({"machine": machine, "figures": figures}, indent=2))
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.figures import Figure
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from villages.models import Division
+
+    started = datetime.now()
+    figures: list[Figure] = [] if args.reuse else generate(args.households, args.seed)
+    from registry.generate import DEFAULT_PROVINCE
+
+    province = Division.objects.get(code=DEFAULT_PROVINCE)
+    county = largest_county(province)
+    plans: list[tuple[str, str, str]] = []
+    chosen = [name for name in BENCHES if not args.only or name in args.only.split(",")]
+    for name in chosen:
+        print(f"… {name}", file=sys.stderr, flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        start = time.perf_counter()
+        figures += module.measure(url=url, province=province, county=county, plans=plans)
+        print(f"  {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+    about = machine()
+    stamp = started.strftime("%Y-%m-%dT%H%M")
+    heading = (
+        f"benchmarks {stamp} on {about['host']} ({about['cpus']} × {about['cpu']}, {about['memory_gib']} GiB, "
+        f"PostgreSQL {about['postgresql']}, shared_buffers {about['shared_buffers']}, commit {about['commit']}); "
+        f"county measured: {county.code} {county.name}"
+    )
+    text = table(figures)
+    print(f"\n{heading}\n\n{text}\n")
+    args.results.mkdir(parents=True, exist_ok=True)
+    base = args.results / f"{stamp}-{about['host']}"
+    base.with_suffix(".json").write_text(
+        json.dumps(
+            {"started": started.isoformat(), "machine": about, "figures": [f.as_dict() for f in figures]},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    base.with_suffix(".txt").write_text(f"{heading}\n\n{text}\n")
+    plan_text = "\n\n".join(f"## {label}\n\n{sql}\n\n{plan}" for label, sql, plan in plans)
+    Path(f"{base}-plans.txt").write_text(plan_text + "\n")
+    print(f"figures: {base.with_suffix('.txt')}\nplans:   {base}-plans.txt")
+    missed = [f.name for f in figures if f.verdict.startswith("MISSED")]
+    if missed:
+        print(f"missed targets: {', '.join(missed)}")
     return 0
 
 
