@@ -40,9 +40,13 @@ class ChoiceLabelField(serializers.Field):
             raise TypeError(f"{type(parent).__name__}.{field_name}: {self.source!r} is not a choice field")
         self._choices = field.flatchoices
 
-    def to_representation(self, value):
+    def labels(self) -> dict:
+        """Return the labels of the choices in the active language, keyed by value."""
         language = get_language() or ""
         labels = self._labels.get(language)
         if labels is None:
             labels = self._labels[language] = {key: str(label) for key, label in self._choices}
-        return labels.get(value, value)
+        return labels
+
+    def to_representation(self, value):
+        return self.labels().get(value, value)
