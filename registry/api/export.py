@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Iterator
 
 import psycopg2.extensions
+from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.http import StreamingHttpResponse
@@ -112,7 +113,10 @@ class SnapshotExport:
         """Return the SQL (and parameters) of the ids of the caller's filtered, scoped households."""
         view = HouseholdViewSet(request=self.request, format_kwarg=None, kwargs={}, action="list")
         ids = view.filter_queryset(scope_queryset(Household.objects.all(), self.request.user))
-        return ids.order_by().values("pk").query.sql_with_params()
+        try:
+            return ids.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (an impossible division, say)
+            return "SELECT NULL::bigint WHERE FALSE", []
 
     def households(self) -> Iterator[dict]:
         """Yield the households of the caller's (filtered) list, rendered, in id order."""

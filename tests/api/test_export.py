@@ -115,6 +115,14 @@ def test_filters_narrow_the_export_and_bad_ones_are_a_json_400(api_for, househol
     assert_error(response, 400, "invalid")
 
 
+def test_a_filter_that_can_match_nothing_is_an_empty_export(api_for, households):
+    client = api_for("county_jianghua")
+    for path in (NDJSON, CSV):
+        response = client.get(path, {"within": "999999999999"})
+        lines = content(response).decode().splitlines()
+        assert lines == ([] if path == NDJSON else [",".join([*export.household_columns(), *export.member_columns()])])
+
+
 def test_the_snapshot_cursor_is_in_a_header(api_for, households):
     response = api_for("county_jianghua").get(NDJSON)
     cursor = Cursor.parse(response["X-Changes-Cursor"])
