@@ -40,6 +40,15 @@ class ChoiceLabelField(serializers.Field):
             raise TypeError(f"{type(parent).__name__}.{field_name}: {self.source!r} is not a choice field")
         self._choices = field.flatchoices
 
+    def labels(self, language: str | None = None) -> dict:
+        """Return the labels of the choices in ``language`` (default: the active one), keyed by value."""
+        if language is None:
+            language = get_language() or ""
+        labels = self._labels.get(language)
+        if labels is None:
+            labels = self._labels[language] = {key: str(label) for key, label in self._choices}
+        return labels
+
     def to_representation(self, value):
         # The language is read once per rendering (a serializer tree lives for one
         # response): asking the thread-local for it per field cost a list page ~10 % of
@@ -48,7 +57,4 @@ class ChoiceLabelField(serializers.Field):
         language = getattr(root, "_label_language", None)
         if language is None:
             language = root._label_language = get_language() or ""
-        labels = self._labels.get(language)
-        if labels is None:
-            labels = self._labels[language] = {key: str(label) for key, label in self._choices}
-        return labels.get(value, value)
+        return self.labels(language).get(value, value)

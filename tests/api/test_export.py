@@ -115,6 +115,14 @@ def test_filters_narrow_the_export_and_bad_ones_are_a_json_400(api_for, househol
     assert_error(response, 400, "invalid")
 
 
+def test_a_filter_that_can_match_nothing_is_an_empty_export(api_for, households):
+    client = api_for("county_jianghua")
+    for path in (NDJSON, CSV):
+        response = client.get(path, {"within": "999999999999"})
+        lines = content(response).decode().splitlines()
+        assert lines == ([] if path == NDJSON else [",".join([*export.household_columns(), *export.member_columns()])])
+
+
 def test_the_snapshot_cursor_is_in_a_header(api_for, households):
     response = api_for("county_jianghua").get(NDJSON)
     cursor = Cursor.parse(response["X-Changes-Cursor"])
@@ -122,18 +130,18 @@ def test_the_snapshot_cursor_is_in_a_header(api_for, households):
     assert cursor.position >= 0
 
 
-def test_memory_stays_bounded_households_are_read_in_chunks(api_for, households, monkeypatch):
+def test_csv_memory_stays_bounded_households_are_read_in_chunks(api_for, households, monkeypatch):
     monkeypatch.setattr(export, "CHUNK_SIZE", 2)
     client = api_for("county_jianghua")
     with CaptureQueriesContext(connection) as two_per_chunk:
-        rows = ndjson(client.get(NDJSON))
+        lines = content(client.get(CSV)).decode().splitlines()
     monkeypatch.setattr(export, "CHUNK_SIZE", 1000)
     with CaptureQueriesContext(connection) as one_chunk:
-        assert ndjson(client.get(NDJSON)) == rows
-    chunks = -(-len(rows) // 2)
+        assert content(client.get(CSV)).decode().splitlines() == lines
+    chunks = -(-len({line.split(",", 1)[0] for line in lines[1:]}) // 2)
     # Each chunk costs the same few queries (households, then their members in one query).
     per_chunk = (len(two_per_chunk) - len(one_chunk)) / (chunks - 1)
-    assert per_chunk <= 3 and per_chunk == int(per_chunk)
+    assert 0 < per_chunk <= 3 and per_chunk == int(per_chunk)
 
 
 def test_another_county_gets_nothing_of_ours(api_for, households):
@@ -149,18 +157,26 @@ def test_unauthenticated_is_401(db):
     assert_error(APIClient().get(CSV), 401)
 
 
+def open_cursors() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        return cursor.fetchone()[0]
+
+
 def test_a_client_that_goes_away_mid_stream_ends_the_snapshot(api_for, households, monkeypatch):
-    monkeypatch.setattr(export, "CHUNK_SIZE", 1)
+    monkeypatch.setattr(export, "FETCH_ROWS", 1)
     monkeypatch.setattr(export, "FLUSH_BYTES", 1)
     depth = len(connection.savepoint_ids)
     response = api_for("county_jianghua").get(NDJSON)
     stream = iter(response.streaming_content)
     next(stream)
     assert len(connection.savepoint_ids) == depth + 1  # the export's snapshot is open
+    assert open_cursors() == 1  # and its server-side cursor
     # The server closes the response when the client hangs up; the test client's wrapper
     # does so without closing the test's database connection.
     response._iterator.close()
     assert len(connection.savepoint_ids) == depth
+    assert open_cursors() == 0
     # The connection is still usable afterwards.
     assert api_for("county_jianghua").get(LIST).status_code == 200
 
