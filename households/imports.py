@@ -462,11 +462,7 @@ def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filenam
         last = dict(cursor.fetchall())
         cursor.execute("SELECT village_id, number, id FROM villages_villagergroup WHERE village_id = ANY(%s)", [codes])
         groups = {(village, number): pk for village, number, pk in cursor.fetchall()}
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('households_household', 'id')) FROM generate_series(1, %s)",
-            [len(parsed.households)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = _reserve_ids(Household, len(parsed.households))
 
     ordered: list[ParsedHousehold] = []
     numbers: list[str] = []
@@ -503,9 +499,15 @@ def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filenam
     columns = {key: parsed.values[key] for key in MEMBER_KEYS if key in parsed.values}
     if progress:
         progress(0, len(member_rows), "正在写入", force=True)
-    member_values = {key: [column[offset] for offset in member_rows] for key, column in columns.items()}
-    member_values["household_id"] = owner
-    member_values["county_code"] = county
+    # Ids in that order; rows sent in ID-number order, so the two ID-number indexes (the
+    # largest) take the new entries in key order instead of at random places.
+    member_ids = _reserve_ids(Member, len(member_rows))
+    id_numbers = parsed.values["id_number"]
+    sent = sorted(range(len(member_rows)), key=lambda i: id_numbers[member_rows[i]])
+    member_values = {key: [column[member_rows[i]] for i in sent] for key, column in columns.items()}
+    member_values["id"] = [member_ids[i] for i in sent]
+    member_values["household_id"] = [owner[i] for i in sent]
+    member_values["county_code"] = [county[i] for i in sent]
     copy_model(Member, member_values, len(member_rows), now=now)
     count = len(ordered)
     copy_model(
@@ -529,6 +531,16 @@ def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filenam
     report.registry_numbers = numbers
     if progress:
         progress(len(member_rows), len(member_rows), "正在写入", force=True)
+
+
+def _reserve_ids(model, count: int) -> list[int]:
+    """Take ``count`` ids from the sequence of ``model``'s table, in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _audit(actor, parsed, by_village, ranges, filename: str, content_type) -> None:
