@@ -520,10 +520,11 @@ def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filenam
     member_ids = _reserve_ids(Member, len(member_rows))
     id_numbers = parsed.values["id_number"]
     sent = sorted(range(len(member_rows)), key=lambda i: id_numbers[member_rows[i]])
-    member_values = {key: [column[member_rows[i]] for i in sent] for key, column in columns.items()}
-    member_values["id"] = [member_ids[i] for i in sent]
-    member_values["household_id"] = [owner[i] for i in sent]
-    member_values["county_code"] = [county[i] for i in sent]
+    rows = list(map(member_rows.__getitem__, sent))
+    member_values = {key: list(map(column.__getitem__, rows)) for key, column in columns.items()}
+    member_values["id"] = list(map(member_ids.__getitem__, sent))
+    member_values["household_id"] = list(map(owner.__getitem__, sent))
+    member_values["county_code"] = list(map(county.__getitem__, sent))
     copy_model(Member, member_values, len(member_rows), now=now)
     count = len(ordered)
     copy_model(
