@@ -30,6 +30,10 @@ class IdNumber:
 
 def check_char(first17: str) -> str:
     """Return the check character for the first 17 digits."""
+    if len(first17) == 17 and first17.isascii() and first17.isdigit():
+        # The weights are 2**(17 - i) mod 11, and 13 ≡ 2 (mod 11): read in base 13, the
+        # digits give the weighted sum (halved) modulo 11 in one C-level conversion.
+        return CHECK_CHARS[2 * int(first17, 13) % 11]
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
@@ -62,3 +66,42 @@ def parse_id_number(value: str) -> IdNumber:
 def validate_id_number(value: str) -> None:
     """Django validator form of :func:`parse_id_number`."""
     parse_id_number(value)
+
+
+def parse_id_numbers(values: list[str]) -> list[tuple[str, date, str] | str]:
+    """Parse many ID numbers: per value, ``(number, birth date, sex)`` or the error message.
+
+    The same result as :func:`parse_id_number` on each value, at a fraction of its cost
+    (the dates are parsed once per distinct birth date) for files of many thousands.
+    """
+    today = date.today()
+    births: dict[str, date | None] = {}
+    results: list[tuple[str, date, str] | str] = []
+    append = results.append
+    for value in values:
+        number = (value or "").strip().upper()
+        if len(number) == 18 and number.isascii() and number[:17].isdigit() and number[17] in "0123456789X":
+            key = number[6:14]
+            birth = births.get(key, False)
+            if birth is False:
+                try:
+                    birth = date(int(key[:4]), int(key[4:6]), int(key[6:]))
+                except ValueError:
+                    birth = None
+                else:
+                    birth = birth if birth.year >= 1880 and birth <= today else None
+                births[key] = birth
+            if birth is None:
+                append(str(ID_BAD_BIRTH_DATE))
+            elif CHECK_CHARS[2 * int(number[:17], 13) % 11] != number[17]:
+                append(str(ID_BAD_CHECK_DIGIT))
+            else:
+                append((number, birth, "1" if int(number[16]) % 2 else "2"))
+            continue
+        try:
+            parsed = parse_id_number(value)
+        except ValidationError as error:
+            append(error.messages[0])
+        else:
+            append((parsed.number, parsed.birth_date, parsed.sex))
+    return results

@@ -9,14 +9,16 @@ as applications (申请) and go through the identification procedure like any ot
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from households import errors
@@ -36,13 +38,14 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.exclusions import PersonRef, run_exclusion_checks
-from households.idnumber import parse_id_number
+from households.exclusions import PersonRef, load_people, run_exclusion_checks_many
+from households.idnumber import parse_id_numbers
 from households.models import Household, Member, StatusChange
-from registry.audit import client_address_var
+from registry.audit import SYSTEM_ACTOR, client_address_var
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.jobs import runner
 from registry.models import AuditEntry
+from registry.pgcopy import copy_model
 from registry.roles import Capability, roles_with, user_has_capability
 from registry.scoping import user_scope
 from villages.choices import DivisionLevel
@@ -61,6 +64,7 @@ DUPLICATE_IN_FILE = _("与第 %(row)d 行的身份证号重复")
 FILE_HAS_ERRORS = _("文件有 %(count)d 处错误，未导入任何数据。")
 FILE_EMPTY = _("文件中没有数据行。")
 HEADER_MISSING = _("缺少必需的列：%(columns)s")
+IMPORT_REASON = "批量导入"
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,11 @@ def _bool(text: str) -> bool:
     raise ValueError(str(NOT_A_BOOL % {"value": text}))
 
 
+_cause = _choice(Cause)
+
+
 def _causes(text: str) -> list[str]:
-    parse = _choice(Cause)
-    return [parse(part.strip()) for part in text.replace("，", ",").replace("、", ",").split(",") if part.strip()]
+    return [_cause(part.strip()) for part in text.replace("，", ",").replace("、", ",").split(",") if part.strip()]
 
 
 def _text(text: str) -> str:
@@ -177,10 +183,23 @@ class ParsedHousehold:
     key: str
     first_row: int
     head_row: int | None = None
+    heads: int = 0
     has_errors: bool = False  # a row failed to parse: structural checks would only echo it
     village: Division | None = None
     fields: dict = field(default_factory=dict)
-    members: list[tuple[int, dict]] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # offsets of its members' rows in the file
+
+
+@dataclass
+class ParsedFile:
+    """The file column by column: per column key, one value per row.
+
+    Parsed values, ``None`` where empty or bad; text columns keep the text, ``""`` where empty.
+    """
+
+    rows: int
+    values: dict[str, list]
+    households: list[ParsedHousehold]
 
 
 @dataclass
@@ -204,98 +223,141 @@ def template_rows() -> tuple[list[str], list[str]]:
     return [c.header for c in COLUMNS], [c.example for c in COLUMNS]
 
 
-def parse_household_file(
-    *, actor, data: bytes, filename: str, progress=None
-) -> tuple[list[ParsedHousehold], ImportReport]:
-    """Read and check a whole file; return the households found and every error."""
-    from registry.tabular import read_rows
+def _parse_column(column: Column, texts: list[str], bad: list[bool], report: ImportReport) -> list:
+    """Return the parsed cells of one column (``None`` where empty or bad), recording errors.
+
+    The parsers are pure, so each distinct text is parsed once, however many rows hold it.
+    """
+    if column.parse is _text:
+        return texts  # "" where empty
+    parsed, failed = {}, {}
+    for text in set(texts):
+        if text:
+            try:
+                parsed[text] = column.parse(text)
+            except ValueError as error:
+                failed[text] = str(error)
+    if failed:
+        for offset, text in enumerate(texts):
+            if text in failed:
+                report.errors.append(RowError(offset + 2, column.header, failed[text]))
+                bad[offset] = True
+    return list(map(parsed.get, texts))
+
+
+def parse_household_file(*, actor, data: bytes, filename: str, progress=None) -> tuple[ParsedFile, ImportReport]:
+    """Read and check a whole file; return it parsed, with its households, and every error."""
+    from registry.tabular import read_columns
 
     report = ImportReport()
-    header, rows = read_rows(data, filename)
+    header, cells, count = read_columns(data, filename)
     columns = [COLUMN_BY_HEADER.get(h.strip()) for h in header]
     missing = [c.header for c in COLUMNS if c.required and c not in columns]
     if missing:
         raise ApplicationError(HEADER_MISSING % {"columns": "、".join(missing)}, code="invalid_file")
-    households: dict[str, ParsedHousehold] = {}
-    seen_ids: dict[str, int] = {}
-    rows = list(rows)
-    if not rows:
+    if not count:
         raise ApplicationError(FILE_EMPTY, code="invalid_file")
-    for offset, row in enumerate(rows):
-        number = offset + 2
-        values, ok = {}, True
-        for i, column in enumerate(columns):
-            if column is None:
-                continue
-            text = row[i].strip() if i < len(row) else ""
-            if not text:
-                if column.required and not column.household:
-                    report.errors.append(RowError(number, column.header, str(MISSING)))
-                    ok = False
-                continue
-            try:
-                values[column.key] = column.parse(text)
-            except ValueError as error:
-                report.errors.append(RowError(number, column.header, str(error)))
-                ok = False
-        if "id_number" in values:
-            try:
-                parsed = parse_id_number(values["id_number"])
-            except ValidationError as error:
-                report.errors.append(RowError(number, "身份证号", error.messages[0]))
-                ok = False
-            else:
-                values["id_number"] = parsed.number
-                if values.get("sex") and values["sex"] != parsed.sex:
-                    reason = errors.ID_SEX_MISMATCH % {"id_sex": Sex(parsed.sex).label, "sex": Sex(values["sex"]).label}
-                    report.errors.append(RowError(number, "性别", str(reason)))
-                    ok = False
-                values.setdefault("sex", parsed.sex)
-                values["birth_date"] = parsed.birth_date
-                if parsed.number in seen_ids:
-                    report.errors.append(
-                        RowError(number, "身份证号", str(DUPLICATE_IN_FILE % {"row": seen_ids[parsed.number]}))
-                    )
-                seen_ids.setdefault(parsed.number, number)
-        if "migrant_months" in values and not 0 <= values["migrant_months"] <= 12:
-            report.errors.append(RowError(number, "务工时间月", "应在 0 到 12 之间"))
-            ok = False
-        if "key" not in values:
+    bad = [False] * count  # rows with an error that keeps them out of their household
+    values: dict[str, list] = {}
+    for index, column in enumerate(columns):
+        if column is None:
             continue
-        household = households.setdefault(values["key"], ParsedHousehold(key=values["key"], first_row=number))
-        if not ok:
+        texts = cells[index]
+        if column.required and not column.household and "" in texts:
+            for offset, text in enumerate(texts):
+                if not text:
+                    report.errors.append(RowError(offset + 2, column.header, str(MISSING)))
+                    bad[offset] = True
+        if column.key == "id_number":
+            values["id_number"] = list(texts)
+            continue
+        values[column.key] = _parse_column(column, texts, bad, report)
+    _check_people(values, count, bad, report)
+    households = _group_households(values, count, bad, report, progress)
+    _check_households(actor, households, values, report)
+    return ParsedFile(rows=count, values=values, households=households), report
+
+
+def _check_people(values: dict[str, list], count: int, bad: list[bool], report: ImportReport) -> None:
+    """Check ID numbers (and the sex and birth date they hold), duplicates and months of work."""
+    numbers, births = [None] * count, [None] * count
+    sexes = values.get("sex") or [None] * count
+    seen: dict[str, int] = {}
+    texts = values["id_number"]
+    for offset, parsed in enumerate(parse_id_numbers([text or "" for text in texts])):
+        if not texts[offset]:
+            continue  # reported as missing
+        row = offset + 2
+        if isinstance(parsed, str):
+            report.errors.append(RowError(row, "身份证号", parsed))
+            bad[offset] = True
+            continue
+        number, birth, sex = parsed
+        numbers[offset], births[offset] = number, birth
+        given = sexes[offset]
+        if given and given != sex:
+            reason = errors.ID_SEX_MISMATCH % {"id_sex": Sex(sex).label, "sex": Sex(given).label}
+            report.errors.append(RowError(row, "性别", str(reason)))
+            bad[offset] = True
+        sexes[offset] = given or sex
+        first = seen.setdefault(number, row)
+        if first != row:
+            report.errors.append(RowError(row, "身份证号", str(DUPLICATE_IN_FILE % {"row": first})))
+    values.update(id_number=numbers, sex=sexes, birth_date=births)
+    for offset, months in enumerate(values.get("migrant_months") or ()):
+        if months is not None and not 0 <= months <= 12:
+            report.errors.append(RowError(offset + 2, "务工时间月", "应在 0 到 12 之间"))
+            bad[offset] = True
+
+
+HOUSEHOLD_KEYS = [c.key for c in COLUMNS if c.household]
+MEMBER_KEYS = [c.key for c in COLUMNS if not c.household and c.key != "key"] + ["birth_date"]
+
+
+def _group_households(values, count: int, bad: list[bool], report: ImportReport, progress) -> list[ParsedHousehold]:
+    """Gather rows into households by 户号; a household's columns come from its head's row."""
+    households: dict[str, ParsedHousehold] = {}
+    keys, villages = values["key"], values.get("village") or [None] * count
+    relationships = values["relationship"]
+    household_columns = [(key, values[key]) for key in HOUSEHOLD_KEYS if key in values]
+    for offset in range(count):
+        if progress and ((offset + 1) % 1000 == 0 or offset + 1 == count):
+            progress(offset + 1, count, "正在检查文件")
+        key = keys[offset]
+        if not key:
+            continue
+        household = households.get(key)
+        if household is None:
+            household = households[key] = ParsedHousehold(key=key, first_row=offset + 2)
+        if bad[offset]:
             household.has_errors = True
             continue
-        if household.fields.get("village") not in (None, values.get("village")):
-            report.errors.append(RowError(number, "村代码", str(HOUSEHOLD_INCONSISTENT)))
+        village = villages[offset] or None
+        if household.fields.get("village") not in (None, village):
+            report.errors.append(RowError(offset + 2, "村代码", str(HOUSEHOLD_INCONSISTENT)))
             continue
-        member = {c.key: values[c.key] for c in COLUMNS if not c.household and c.key in values and c.key != "key"}
-        member["birth_date"] = values.get("birth_date")
-        household.members.append((number, member))
-        if values.get("relationship") == Relationship.HEAD:
-            household.head_row = number
-            household.fields.update({c.key: values[c.key] for c in COLUMNS if c.household and c.key in values})
-        elif not household.fields and "village" in values:
-            household.fields["village"] = values["village"]
-        if progress:
-            progress(offset + 1, len(rows), "正在检查文件")
-    _check_households(actor, households, report)
-    return list(households.values()), report
+        household.rows.append(offset)
+        if relationships[offset] == Relationship.HEAD:
+            household.heads += 1
+            household.head_row = offset + 2
+            household.fields.update({k: c[offset] for k, c in household_columns if c[offset] not in (None, "")})
+        elif not household.fields and village is not None:
+            household.fields["village"] = village
+    return list(households.values())
 
 
-def _check_households(actor, households: dict[str, ParsedHousehold], report: ImportReport) -> None:
-    """Check what needs the database, set-based: villages, groups, heads, duplicates, exclusions."""
-    codes = {h.fields.get("village") for h in households.values()}
+def _check_households(actor, households: list[ParsedHousehold], values: dict[str, list], report) -> None:
+    """Check what needs the database, set-based: villages, groups, heads, people registered or excluded."""
+    codes = {h.fields.get("village") for h in households}
     villages = {
         d.code: d for d in Division.objects.filter(code__in=[c for c in codes if c], level=DivisionLevel.VILLAGE)
     }
     scope = user_scope(actor) if actor is not None else None
     groups = set(VillagerGroup.objects.filter(village_id__in=list(villages)).values_list("village_id", "number"))
-    for household in households.values():
+    for household in households:
         if household.has_errors:
             continue
-        heads = [row for row, m in household.members if m.get("relationship") == Relationship.HEAD]
-        if len(heads) != 1:
+        if household.heads != 1:
             report.errors.append(RowError(household.first_row, "与户主关系", str(errors.HEAD_EXACTLY_ONE)))
             continue
         for column in COLUMNS:
@@ -316,20 +378,39 @@ def _check_households(actor, households: dict[str, ParsedHousehold], report: Imp
         causes = household.fields.get("other_causes") or []
         if len(causes) > 2 or household.fields.get("main_cause") in causes or len(set(causes)) != len(causes):
             report.errors.append(RowError(household.first_row, "其他致贫原因", str(errors.OTHER_CAUSES_INVALID)))
-    row_of = {m["id_number"]: row for h in households.values() for row, m in h.members}
-    names = {m["id_number"]: m.get("name", "") for h in households.values() for _r, m in h.members}
-    ids = list(row_of)
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        taken = Member.objects.filter(id_number__in=chunk, current=True).values_list(
-            "id_number", "name", "household__registry_number"
+    numbers, names = values["id_number"], values["name"]
+    row_of: dict[str, int] = {}
+    people: dict[str, str] = {}
+    for household in households:
+        for offset in household.rows:
+            row_of[numbers[offset]] = offset + 2
+            people[numbers[offset]] = names[offset] or ""
+    _check_people_in_registry(row_of, people, report)
+    report.errors.sort(key=lambda e: (e.row, e.column))
+
+
+def _check_people_in_registry(row_of: dict[str, int], people: dict[str, str], report: ImportReport) -> None:
+    """Refuse people already in a household, or hit by an exclusion rule: one query per check, for all."""
+    if not people:
+        return
+    loaded = load_people(PersonRef(name=name, id_number=number) for number, name in people.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # One probe of the current members' ID index per person (OFFSET 0 keeps it a probe):
+            # cheaper than reading every member of a province to join them.
+            """SELECT m.id_number, m.name, h.registry_number
+                  FROM exclusion_people p
+                 CROSS JOIN LATERAL (
+                        SELECT m.id, m.id_number, m.name, m.household_id FROM households_member m
+                         WHERE m.id_number = p.id_number AND m.current OFFSET 0) m
+                  JOIN households_household h ON h.id = m.household_id
+                 ORDER BY m.id"""
         )
-        for id_number, name, registry_number in taken:
+        for id_number, name, registry_number in cursor.fetchall():
             reason = errors.ID_ALREADY_REGISTERED % {"name": name, "household": registry_number}
             report.errors.append(RowError(row_of[id_number], "身份证号", str(reason)))
-        for hit in run_exclusion_checks([PersonRef(name=names.get(i, ""), id_number=i) for i in chunk]):
-            report.errors.append(RowError(row_of[hit.id_number], "身份证号", hit.explanation))
-    report.errors.sort(key=lambda e: (e.row, e.column))
+    for hit in run_exclusion_checks_many([], loaded=loaded):
+        report.errors.append(RowError(row_of[hit.id_number], "身份证号", hit.explanation))
 
 
 @transaction.atomic
@@ -337,108 +418,179 @@ def household_import(*, actor, data: bytes, filename: str, dry_run: bool, progre
     """Check a file and, unless ``dry_run``, write all its households as applications, or none."""
     if actor is not None and not user_has_capability(actor, Capability.ENTER_HOUSEHOLDS):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
-    households, report = parse_household_file(actor=actor, data=data, filename=filename, progress=progress)
-    report.households = len(households)
-    report.members = sum(len(h.members) for h in households)
-    if report.errors:
-        raise ApplicationError(
-            FILE_HAS_ERRORS % {"count": len(report.errors)},
-            code="invalid_file",
-            fields={"rows": [str(e) for e in report.errors]},
-        )
-    if dry_run:
-        return report
-    _write(actor, households, report, progress)
+    with _collector_paused():
+        parsed, report = parse_household_file(actor=actor, data=data, filename=filename, progress=progress)
+        report.households = len(parsed.households)
+        report.members = sum(len(h.rows) for h in parsed.households)
+        if report.errors:
+            raise ApplicationError(
+                FILE_HAS_ERRORS % {"count": len(report.errors)},
+                code="invalid_file",
+                fields={"rows": [str(e) for e in report.errors]},
+            )
+        if dry_run:
+            return report
+        _write(actor, parsed, report, progress, filename=filename)
     return report
 
 
-def _write(actor, households: list[ParsedHousehold], report: ImportReport, progress) -> None:
-    """Insert households, members, status history and audit rows in bulk."""
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: a file makes millions of cells and tuples, none of them
+    in a cycle, and each full collection would walk them all again (seconds per import)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# Writing ------------------------------------------------------------------------------------
+
+#: The last registry number of each village (by the number's prefix, as households are numbered).
+LAST_NUMBERS = """
+SELECT v.code, (SELECT h.registry_number FROM households_household h
+                 WHERE h.registry_number >= v.code AND h.registry_number <= v.code || '999999999999'
+                   AND h.registry_number LIKE v.code || '%%'
+                 ORDER BY h.registry_number DESC LIMIT 1)
+  FROM unnest(%s::varchar[]) AS v(code)
+"""
+
+
+def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filename: str = "") -> None:
+    """Write households, members and status history with COPY, and one audit entry per village.
+
+    Every village receiving households is locked first (as a single application locks
+    its village), so registry numbers follow each village's last one without gaps.
+    """
     from django.contrib.contenttypes.models import ContentType
 
-    today = date.today()
+    now, today = timezone.now(), date.today()
     by_village: dict[str, list[ParsedHousehold]] = defaultdict(list)
-    for household in households:
+    for household in parsed.households:
         by_village[household.village.code].append(household)
-    rows = []
-    for code in sorted(by_village):
-        Division.objects.select_for_update().filter(pk=code).first()
-        last = (
-            Household.objects.filter(registry_number__startswith=code)
-            .order_by("-registry_number")
-            .values_list("registry_number", flat=True)
-            .first()
-        )
-        sequence = int(last[12:]) if last else 0
-        groups = {g.number: g for g in VillagerGroup.objects.filter(village_id=code)}
+    codes = sorted(by_village)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code FROM villages_division WHERE code = ANY(%s) ORDER BY code FOR UPDATE", [codes])
+        cursor.execute(LAST_NUMBERS, [codes])
+        last = dict(cursor.fetchall())
+        cursor.execute("SELECT village_id, number, id FROM villages_villagergroup WHERE village_id = ANY(%s)", [codes])
+        groups = {(village, number): pk for village, number, pk in cursor.fetchall()}
+    ids = _reserve_ids(Household, len(parsed.households))
+
+    ordered: list[ParsedHousehold] = []
+    numbers: list[str] = []
+    ranges: dict[str, tuple[str, str]] = {}
+    for code in codes:
+        sequence = int(last[code][12:]) if last.get(code) else 0
+        first = f"{code}{sequence + 1:04d}"
         for household in by_village[code]:
             sequence += 1
-            fields = {k: v for k, v in household.fields.items() if k not in ("village", "group")}
-            rows.append(
-                Household(
-                    registry_number=f"{code}{sequence:04d}",
-                    county_code=code[:6],
-                    village=household.village,
-                    group=groups.get(household.fields.get("group")),
-                    status=HouseholdStatus.APPLIED,
-                    step=IdentificationStep.APPLICATION,
-                    status_date=today,
-                    **fields,
-                )
-            )
-    created = Household.objects.bulk_create(rows, batch_size=2000)
-    by_key = dict(zip([h.key for code in sorted(by_village) for h in by_village[code]], created, strict=True))
-    members = []
-    for household in households:
-        record = by_key[household.key]
-        for _row, data in household.members:
-            members.append(Member(household=record, county_code=record.county_code, **data))
-    done = 0
-    for start in range(0, len(members), 5000):
-        Member.objects.bulk_create(members[start : start + 5000])
-        done += len(members[start : start + 5000])
-        if progress:
-            progress(done, len(members), "正在写入", force=True)
-    StatusChange.objects.bulk_create(
-        [
-            StatusChange(
-                household=h,
-                county_code=h.county_code,
-                action="apply",
-                from_status=HouseholdStatus.APPLIED,
-                to_status=HouseholdStatus.APPLIED,
-                from_step=IdentificationStep.APPLICATION,
-                to_step=IdentificationStep.APPLICATION,
-                actor=actor,
-                reason="批量导入",
-                effective_date=today,
-            )
-            for h in created
-        ],
-        batch_size=5000,
+            ordered.append(household)
+            numbers.append(f"{code}{sequence:04d}")
+        ranges[code] = (first, numbers[-1])
+    id_of = {id(h): pk for h, pk in zip(ordered, ids, strict=True)}
+    fields = [h.fields for h in ordered]
+    household_values = {
+        "id": ids,
+        "registry_number": numbers,
+        "county_code": [h.village.code[:6] for h in ordered],
+        "village_id": [h.village.code for h in ordered],
+        "group_id": [groups.get((f["village"], f.get("group"))) for f in fields],
+        "status": [HouseholdStatus.APPLIED] * len(ordered),
+        "step": [IdentificationStep.APPLICATION] * len(ordered),
+        "status_date": [today] * len(ordered),
+    }
+    for key in HOUSEHOLD_KEYS:
+        if key not in ("village", "group"):
+            household_values[key] = [f.get(key) for f in fields]
+    copy_model(Household, household_values, len(ordered), now=now)
+
+    # Members, in the file's household order, each household's in the file's row order.
+    member_rows = [offset for household in parsed.households for offset in household.rows]
+    owner = [id_of[id(household)] for household in parsed.households for _offset in household.rows]
+    county = [household.village.code[:6] for household in parsed.households for _offset in household.rows]
+    columns = {key: parsed.values[key] for key in MEMBER_KEYS if key in parsed.values}
+    if progress:
+        progress(0, len(member_rows), "正在写入", force=True)
+    # Ids in that order; rows sent in ID-number order, so the two ID-number indexes (the
+    # largest) take the new entries in key order instead of at random places.
+    member_ids = _reserve_ids(Member, len(member_rows))
+    id_numbers = parsed.values["id_number"]
+    sent = sorted(range(len(member_rows)), key=lambda i: id_numbers[member_rows[i]])
+    rows = list(map(member_rows.__getitem__, sent))
+    member_values = {key: list(map(column.__getitem__, rows)) for key, column in columns.items()}
+    member_values["id"] = list(map(member_ids.__getitem__, sent))
+    member_values["household_id"] = list(map(owner.__getitem__, sent))
+    member_values["county_code"] = list(map(county.__getitem__, sent))
+    copy_model(Member, member_values, len(member_rows), now=now)
+    count = len(ordered)
+    copy_model(
+        StatusChange,
+        {
+            "household_id": ids,
+            "county_code": household_values["county_code"],
+            "action": ["apply"] * count,
+            "from_status": [HouseholdStatus.APPLIED] * count,
+            "to_status": [HouseholdStatus.APPLIED] * count,
+            "from_step": [IdentificationStep.APPLICATION] * count,
+            "to_step": [IdentificationStep.APPLICATION] * count,
+            "actor_id": [actor.pk if actor is not None else None] * count,
+            "reason": [IMPORT_REASON] * count,
+            "effective_date": [today] * count,
+        },
+        count,
+        now=now,
     )
-    content_type = ContentType.objects.get_for_model(Household)
-    counts = defaultdict(int)
-    for m in members:
-        counts[m.household_id] += 1
+    _audit(actor, parsed, by_village, ranges, filename, ContentType.objects.get_for_model(Division))
+    report.registry_numbers = numbers
+    if progress:
+        progress(len(member_rows), len(member_rows), "正在写入", force=True)
+
+
+def _reserve_ids(model, count: int) -> list[int]:
+    """Take ``count`` ids from the sequence of ``model``'s table, in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _audit(actor, parsed, by_village, ranges, filename: str, content_type) -> None:
+    """Record the import: one entry per village, naming the file and the registry numbers it gave.
+
+    Each village's households are numbered consecutively, so the first and last number
+    name them all; each household's own history holds the import too, as its first
+    status change (``apply``, ``批量导入``, by the same actor).
+    """
+    username = actor.get_username() if actor is not None else SYSTEM_ACTOR
+    address = client_address_var.get()
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
-                actor=actor,
-                actor_username=actor.get_username() if actor else "system",
-                client_address=client_address_var.get(),
+                actor=actor if actor is not None and actor.pk else None,
+                actor_username=username,
+                client_address=address,
                 content_type=content_type,
-                object_id=str(h.pk),
-                object_repr=h.registry_number,
-                scope_code=h.village_id,
+                object_id=code,
+                object_repr=str(households[0].village)[:200],
+                scope_code=code,
                 action="household.import",
-                after={"registry_number": h.registry_number, "members": counts[h.pk], "status": h.status},
+                after={
+                    "file": filename[-200:],
+                    "households": len(households),
+                    "members": sum(len(h.rows) for h in households),
+                    "registry_numbers": {"first": ranges[code][0], "last": ranges[code][1]},
+                    "status": HouseholdStatus.APPLIED,
+                },
             )
-            for h in created
-        ],
-        batch_size=5000,
+            for code, households in sorted(by_village.items())
+        ]
     )
-    report.registry_numbers = [h.registry_number for h in created]
 
 
 @runner("household_import", label=_("导入"), page="household_transfer:job")

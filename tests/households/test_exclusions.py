@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from households import errors
 from households.choices import MemberEventKind
 from households.crosscheck import crosscheck_import
-from households.exclusions import RULES, mask_id
+from households.exclusions import RULES, PersonRef, mask_id, run_exclusion_checks, run_exclusion_checks_many
 from households.models import CrossCheckEntry, CrossCheckImport, Household
 from households.services import household_apply, member_leave
 from households.workflow import household_transition
@@ -131,3 +131,26 @@ def test_split_household_is_flagged(users, divisions):
     with pytest.raises(ApplicationError) as info:
         household_apply(actor=users["team_lian"], village=divisions[LIAN], household=household_data(), members=[again])
     assert "疑为分户" in info.value.fields["exclusions"][0]
+
+
+def test_the_set_based_checks_find_what_the_per_household_checks_find(users, divisions):
+    original = make_applied(village=divisions[LIAN], persons=3)
+    son = original.members.exclude(relationship="head").first()
+    member_leave(actor=users["team_lian"], member=son, kind=MemberEventKind.MOVE_OUT, event_date=date.today())
+    people = [PersonRef(name=f"成员{i}", id_number=member_data()["id_number"]) for i in range(8)]
+    people.append(PersonRef(name=son.name, id_number=son.id_number))
+    categories = ["public_employee", "village_cadre", "vehicle", "commercial_housing", "business", "death"]
+    import_list(users, [[p.id_number, c, ""] for p, c in zip(people, categories, strict=False)])
+    crosscheck_import(
+        actor=users["county_jianghua"],
+        data=csv_bytes([[people[0].id_number, "public_employee", ""], [people[6].id_number, "vehicle", ""]]),
+        filename="later.csv",
+        source="县人社局",
+    )
+
+    def found(hits):
+        return sorted((h.rule, h.id_number, h.explanation) for h in hits)
+
+    expected = found(run_exclusion_checks(people))
+    assert {rule for rule, _id, _text in expected} == set(RULES)  # every rule hits someone
+    assert found(run_exclusion_checks_many(people)) == expected

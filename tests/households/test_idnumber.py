@@ -12,8 +12,10 @@ from households.idnumber import (
     ID_BAD_CHARACTERS,
     ID_BAD_CHECK_DIGIT,
     ID_WRONG_LENGTH,
+    WEIGHTS,
     check_char,
     parse_id_number,
+    parse_id_numbers,
     upgrade_15,
 )
 
@@ -91,3 +93,31 @@ def test_wrong_lengths_are_refused(value):
 )
 def test_each_defect_has_its_chinese_message(value, message):
     assert message_of(value) == str(message)
+
+
+@given(st.from_regex(r"\d{17}", fullmatch=True))
+def test_the_check_character_is_the_weighted_sum_of_the_standard(first17):
+    assert check_char(first17) == "10X98765432"[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+@given(areas, births, sequences, st.sampled_from(["", "x", "lower", "15", "date", "check", "short", "letter", "wide"]))
+def test_parsing_many_gives_what_parsing_each_gives(area, birth, sequence, damage):
+    number = build(area, birth, sequence)
+    value = {
+        "": number,
+        "x": number[:17] + "x",
+        "lower": f"  {number.lower()} ",
+        "15": number[:6] + number[8:17],
+        "date": number[:10] + "13" + number[12:],
+        "check": number[:17] + ("0" if number[17] != "0" else "1"),
+        "short": number[:16],
+        "letter": "A" + number[1:],
+        "wide": number.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    }[damage]
+    [many] = parse_id_numbers([value])
+    try:
+        one = parse_id_number(value)
+    except ValidationError as error:
+        assert many == error.messages[0]
+    else:
+        assert many == (one.number, one.birth_date, one.sex)

@@ -4,19 +4,27 @@ import io
 from datetime import date
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook
 
+from households import imports
 from households.imports import COLUMNS, FILE_HAS_ERRORS, household_import, template_rows
 from households.models import Household, Member, StatusChange
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.jobs import job_create, job_run
 from registry.models import AuditEntry, Job
+from registry.tabular import read_columns, read_rows
 from tests.conftest import JOB_DATABASES
 from tests.factories import make_id_number
+from villages.models import Division
 
 LIAN = "431129203201"
+SHETIAN = "430523104201"
+LONGXI = "431027204201"
 HEADER = [
     "户号",
     "村代码",
@@ -82,14 +90,21 @@ def test_csv_in_every_encoding_imports_as_applications(users, encoding):
         actor=users["team_lian"], data=csv_file(rows_for(), encoding=encoding), filename="a.csv", dry_run=False
     )
     assert (report.households, report.members) == (2, 6)
-    assert counts() == (before[0] + 2, before[1] + 6, before[2] + 2, before[3] + 2)
+    assert counts() == (before[0] + 2, before[1] + 6, before[2] + 2, before[3] + 1)
     household = Household.objects.get(registry_number=report.registry_numbers[0])
     assert (household.status, household.attribute, household.main_cause) == ("applied", "dibao", "illness")
     assert household.other_causes == ["lack_skills", "lack_capital"]
     assert household.group.number == 1 and household.county_code == "431129"
     head = household.members.get(relationship="head")
     assert (head.ethnicity, head.birth_date, head.sex) == ("13", date(1970, 1, 1), "1")
-    assert AuditEntry.objects.latest("id").action == "household.import"
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.object_id, entry.scope_code, entry.actor) == (
+        "household.import",
+        LIAN,
+        LIAN,
+        users["team_lian"],
+    )
+    assert entry.after["registry_numbers"] == {"first": report.registry_numbers[0], "last": report.registry_numbers[1]}
 
 
 def test_xlsx_imports(users):
@@ -195,3 +210,123 @@ def test_management_command(users, tmp_path):
     assert counts()[0] == before[0] + 2
     with pytest.raises(CommandError):
         call_command("import_households", str(path), "--user", "team_lian")
+
+
+def rows_in(villages: list[str], per_village: int) -> list[list[str]]:
+    """Rows of ``per_village`` households of 3 in each village (group 1 only where the village has one)."""
+    rows = []
+    for index, village in enumerate(villages):
+        for row in rows_for(per_village, village=village):
+            row[0] = f"{index}-{row[0]}"
+            row[2] = "1" if village == LIAN else ""
+            rows.append(row)
+    return rows
+
+
+def test_one_audit_entry_per_village_names_its_households_each_of_which_shows_the_import(users):
+    before = AuditEntry.objects.count()
+    report = household_import(
+        actor=None, data=csv_file(rows_in([LIAN, SHETIAN], 3)), filename="乡镇/名单.csv", dry_run=False
+    )
+    assert AuditEntry.objects.count() == before + 2
+    content_type = ContentType.objects.get_for_model(Division)
+    for village in (LIAN, SHETIAN):
+        entry = AuditEntry.objects.get(action="household.import", object_id=village)
+        numbers = sorted(Household.objects.filter(village_id=village).values_list("registry_number", flat=True))
+        assert numbers == sorted(n for n in report.registry_numbers if n.startswith(village))
+        assert (entry.content_type, entry.scope_code, entry.actor_username) == (content_type, village, "system")
+        assert entry.after == {
+            "file": "乡镇/名单.csv",
+            "households": 3,
+            "members": 9,
+            "registry_numbers": {"first": numbers[0], "last": numbers[-1]},
+            "status": "applied",
+        }
+    for household in Household.objects.filter(registry_number__in=report.registry_numbers):
+        [change] = household.status_changes.all()
+        assert (change.action, change.reason, change.to_status, change.actor) == ("apply", "批量导入", "applied", None)
+
+
+def test_registry_numbers_follow_each_villages_last_one(users):
+    first = household_import(actor=None, data=csv_file(rows_in([LIAN], 2)), filename="a.csv", dry_run=False)
+    second = household_import(actor=None, data=csv_file(rows_for(2, persons=1)), filename="b.csv", dry_run=False)
+    assert [int(n[12:]) for n in first.registry_numbers + second.registry_numbers] == [
+        int(first.registry_numbers[0][12:]) + i for i in range(4)
+    ]
+
+
+def test_queries_do_not_grow_with_households_or_villages(users):
+    def queries(rows) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            household_import(actor=None, data=csv_file(rows), filename="a.csv", dry_run=False)
+        return len(captured)
+
+    small = queries(rows_for(1))
+    assert queries(rows_in([LIAN, SHETIAN, LONGXI], 10)) == small
+
+
+def test_a_failure_while_writing_leaves_nothing(users, monkeypatch):
+    written = []
+
+    def failing_copy(model, values, count, **kwargs):
+        if model is StatusChange:
+            raise RuntimeError("disk full")
+        written.append(model)
+        return copy_model(model, values, count, **kwargs)
+
+    copy_model = imports.copy_model
+    monkeypatch.setattr(imports, "copy_model", failing_copy)
+    before = counts()
+    with pytest.raises(RuntimeError):
+        household_import(actor=users["team_lian"], data=csv_file(rows_for(3)), filename="a.csv", dry_run=False)
+    assert written == [Household, Member]
+    assert counts() == before
+
+
+def test_names_with_quotes_tabs_and_backslashes_arrive_intact(users):
+    rows = rows_for(1, persons=3)
+    names = ['盘"小"妹', "李\\四", "王\t五"]
+    for row, name, birth in zip(rows, names, ["20100101", "19600101", "19500101"], strict=True):
+        row[6] = '"' + name.replace('"', '""') + '"'
+        row[7] = make_id_number(birth=birth)  # ID numbers in the reverse of the file's order
+    report = household_import(actor=users["team_lian"], data=csv_file(rows), filename="a.csv", dry_run=False)
+    household = Household.objects.get(registry_number=report.registry_numbers[0])
+    assert list(household.members.order_by("id").values_list("name", flat=True)) == names  # in the file's order
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\r\n1,2,3\r\n4,5,6\r\n",  # plain, CRLF
+        "\ufeffa,b,c\n1,2,3\n4,5,6",  # plain, byte-order mark, no final newline
+        "a,b,c\n1, 2 ,3\n4,5,6\n",  # cells to strip
+        "a,b,c\n1,2,3\n\n,,\n4,5,6\n",  # blank rows
+        "a,b,c\n1,2\n4,5,6,7\n",  # ragged rows
+        'a,b,c\n"1,5",2,3\n4,"5\n6",6\n',  # quoted cells
+        "a,b,c\n1,\u30002,3\n",  # an ideographic space
+    ],
+)
+def test_reading_by_columns_gives_the_cells_the_row_reader_gives(text):
+    header, rows = read_rows(text.encode(), "a.csv")
+    rows = [row + [""] * (len(header) - len(row)) for row in rows]
+    assert read_columns(text.encode(), "a.csv") == (header, list(zip(*rows, strict=False))[: len(header)], len(rows))
+
+
+def test_a_person_on_a_department_list_is_refused_with_the_rules_explanation(users):
+    from households.crosscheck import crosscheck_import
+    from households.exclusions import PersonRef, run_exclusion_checks
+
+    rows = rows_for(2)
+    listed = rows[4][7]
+    crosscheck_import(
+        actor=users["county_jianghua"],
+        data=f"身份证号,类别\n{listed},车辆\n".encode(),
+        filename="list.csv",
+        source="县公安局",
+    )
+    [hit] = run_exclusion_checks([PersonRef(name=rows[4][6], id_number=listed)])
+    before = counts()
+    with pytest.raises(ApplicationError) as info:
+        household_import(actor=users["team_lian"], data=csv_file(rows), filename="a.csv", dry_run=True)
+    assert info.value.fields["rows"] == [f"第 6 行 身份证号：{hit.explanation}"]
+    assert counts() == before
