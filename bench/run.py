@@ -143,21 +143,30 @@ def largest_county(province):
     return Division.objects.get(code=top["county_code"] + "000000")
 
 
+def number(value: float) -> str:
+    """Return ``value`` readably: thousands separated, two decimals below 100, three figures below 1."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
 def table(figures: list) -> str:
     """Return the figures as an aligned text table."""
     rows = [("figure", "value", "raw bound", "ratio", "target", "verdict / note")]
     for f in figures:
         target = []
         if f.target is not None:
-            target.append(f"{'≥' if f.higher_is_better else '≤'} {f.target:g} {f.unit}")
+            target.append(f"{'≥' if f.higher_is_better else '≤'} {number(f.target)} {f.unit}")
         if f.max_ratio is not None:
             target.append(f"≤ {f.max_ratio:g}× raw")
-        raw = "" if f.raw is None else f"{f.raw:g} {f.unit} ({f.raw_label})" if f.raw_label else f"{f.raw:g} {f.unit}"
+        raw = "" if f.raw is None else f"{number(f.raw)} {f.unit}" + (f" ({f.raw_label})" if f.raw_label else "")
         ratio = "" if f.ratio is None else f"{f.ratio:.2f}×"
         rows.append(
             (
                 f.name,
-                f"{f.value:,g} {f.unit}",
+                f"{number(f.value)} {f.unit}",
                 raw,
                 ratio,
                 ", ".join(target),
@@ -192,7 +201,7 @@ def main(argv=None) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     from villages.models import Division
 
-    started = datetime.now()
+    started = datetime.now().astimezone()
     figures: list[Figure] = [] if args.reuse else generate(args.households, args.seed)
     from registry.generate import DEFAULT_PROVINCE
 
@@ -213,7 +222,7 @@ def main(argv=None) -> int:
         print(f"  {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
     about = machine()
-    stamp = started.strftime("%Y-%m-%dT%H%M")
+    stamp = started.strftime("%Y-%m-%dT%H%M%z")
     heading = (
         f"benchmarks {stamp} on {about['host']} ({about['cpus']} × {about['cpu']}, {about['memory_gib']} GiB, "
         f"PostgreSQL {about['postgresql']}, shared_buffers {about['shared_buffers']}, commit {about['commit']}); "
