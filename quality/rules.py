@@ -161,6 +161,8 @@ class Rule:
     find: Callable[[Context], Iterable[Hit]]
     #: Value keys shown through a choice set's labels (``sex`` "1" → 男).
     labels: dict = field(default_factory=dict)
+    #: Judged in Python household by household (not one query): a run may overlap it with the others.
+    walks: bool = False
 
     @property
     def severity_label(self) -> str:
@@ -182,11 +184,13 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, *, title, explanation, message, severity=Severity.ERROR, subject=Subject.MEMBER, labels=None):
+def rule(
+    code: str, *, title, explanation, message, severity=Severity.ERROR, subject=Subject.MEMBER, labels=None, walks=False
+):
     """Register a rule function under ``code``."""
 
     def register(func):
-        RULES[code] = Rule(code, title, explanation, message, severity, subject, func, labels or {})
+        RULES[code] = Rule(code, title, explanation, message, severity, subject, func, labels or {}, walks)
         return func
 
     return register
@@ -546,13 +550,16 @@ def migrant_months_out_of_range(ctx: Context):
     severity=Severity.WARNING,
 )
 def migrant_without_wage(ctx: Context):
+    # The households whose latest assessment has no wage, as a set the members are matched
+    # against (a semi-join), not a subquery run for every migrant worker; the year is read
+    # for the hits only.
     later = Assessment.objects.filter(household=OuterRef("household"), year__gt=OuterRef("year"))
-    latest = Assessment.objects.filter(household=OuterRef("household")).filter(~Exists(later))
+    no_wage = Assessment.objects.filter(wage_income=0).filter(~Exists(later)).values("household_id")
+    latest_year = Assessment.objects.filter(household=OuterRef("household")).order_by("-year").values("year")[:1]
     queryset = (
         ctx.members.exclude(migrant_work=MigrantWork.NONE)
-        .filter(migrant_months__gt=0)
-        .annotate(wage=Subquery(latest.values("wage_income")[:1]), year=Subquery(latest.values("year")[:1]))
-        .filter(wage=0)
+        .filter(migrant_months__gt=0, household_id__in=no_wage)
+        .annotate(year=Subquery(latest_year))
     )
     return member_hits(queryset, "migrant_months", "year")
 
@@ -681,35 +688,33 @@ def student_level_age(ctx: Context):
     explanation=_("已脱贫户最近一次年度核查应仍符合一收入两不愁三保障；不符合的有错退风险。"),
     message=_("户 %(registry_number)s 已脱贫，但 %(year)s 年核查不符合退出标准：%(failed)s"),
     subject=Subject.HOUSEHOLD,
+    walks=True,
 )
 def exited_fails_exit_rules(ctx: Context):
     """Judge each exited household's latest assessment by the exit rules themselves.
 
-    The one rule that walks its households (in chunks): the exit rules are Python
-    functions over a snapshot, kept that way so a certified exit can be replayed, and
-    a second copy in SQL would drift from them. It costs a fixed handful of queries per
-    exited household with an assessment (its snapshot reads members and parameters).
+    The one rule that is not a single query: the exit rules are Python functions over a
+    snapshot, kept that way so a certified exit can be replayed, and a second copy in
+    SQL would drift from them. The snapshots are read in bulk
+    (:func:`assessments.eligibility.build_snapshots`: one streamed query, two more per
+    chunk of households), so the rule costs a few queries per thousand exited households.
     A year without a poverty line cannot be judged and is left out.
     """
-    from assessments.eligibility import build_snapshot, evaluate
-    from registry.errors import ApplicationError
+    from assessments.eligibility import build_snapshots, evaluate
 
-    latest = ctx.latest_assessments.filter(household__status=HouseholdStatus.EXITED).select_related("household")
-    for assessment in latest.order_by("pk").iterator(chunk_size=200):
-        try:
-            results = evaluate(build_snapshot(assessment))
-        except ApplicationError:
+    latest = ctx.latest_assessments.filter(household__status=HouseholdStatus.EXITED)
+    for row, snapshot in build_snapshots(latest):
+        if snapshot is None:
             continue
-        failed = [r for r in results if not r.passed]
+        failed = [r for r in evaluate(snapshot) if not r.passed]
         if failed:
-            household = assessment.household
             values = {
-                "registry_number": household.registry_number,
-                "year": assessment.year,
+                "registry_number": row["household__registry_number"],
+                "year": row["year"],
                 "failed_rules": [r.rule for r in failed],
                 "failed": "".join(r.explanation for r in failed),
             }
-            yield Hit(household.pk, None, household.county_code, household.village_id, values)
+            yield Hit(row["household__id"], None, row["household__county_code"], row["household__village_id"], values)
 
 
 @rule(

@@ -51,3 +51,22 @@ def test_every_rule_has_chinese_title_explanation_and_severity():
 def test_a_missing_value_reads_as_a_dash_not_none():
     assert "None" not in RULES["no_helper"].describe({"registry_number": "4311292032010001", "helper_name": None})
     assert "（—）" in RULES["no_helper"].describe({"registry_number": "4311292032010001", "helper_name": None})
+
+
+def test_migrant_without_wage_reads_the_latest_assessment_only(planted, db):
+    from assessments.services import assessment_record
+    from households.models import Member
+
+    def assess(household, year, wage):
+        data = {"wage_income": wage, "property_income": 9000, "assessed_on": date(year, 11, 1)}
+        assessment_record(actor=None, household=household, year=year, data=data)
+
+    earned_since, stopped = planted.clean[1], planted.clean[6]  # 2019 wages; stopped has a migrant worker
+    assess(earned_since, 2018, 0)
+    head = Member.objects.filter(household=earned_since, relationship="head")
+    head.update(migrant_work="in_county", migrant_months=6)
+    assess(stopped, 2020, 0)
+    hits = list(RULES["migrant_without_wage"].find(Context(prefix=planted.village.code, today=date.today())))
+    assert {(h.household_id, h.values["year"]) for h in hits if h.household_id in (earned_since.pk, stopped.pk)} == {
+        (stopped.pk, 2020)
+    }
