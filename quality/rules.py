@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import reduce
-from operator import add
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import (
@@ -30,7 +29,6 @@ from django.db.models import (
     CharField,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -38,10 +36,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat, ExtractDay, ExtractMonth, ExtractYear, Length, LPad, Mod, Substr
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models import Assessment
+from households import id_checks
 from households.choices import (
     CLOSED_STATUSES,
     POOR_NOT_EXITED,
@@ -59,7 +58,7 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.idnumber import CHECK_CHARS, WEIGHTS
+from households.id_checks import expected_check_char
 from households.models import CrossCheckEntry, Household, Member, MemberEvent
 from quality.choices import DeathSource, Severity, Subject
 from registry.scoping import prefix_q
@@ -68,8 +67,6 @@ RULE_SET_VERSION = "2026.1"
 
 #: Household statuses the rules look at: every household still in the registry.
 OPEN_HOUSEHOLD_STATUSES = tuple(s for s in HouseholdStatus.values if s not in CLOSED_STATUSES)
-#: 17 digits and a digit or X: the only shape the other ID rules can read.
-ID_SHAPE = r"^[0-9]{17}[0-9X]$"
 #: Bounds of a plausible per-capita net income (元/人·年), SPEC §9.
 INCOME_MIN_EXCLUSIVE = Decimal("0")
 INCOME_MAX = Decimal("100000")
@@ -244,23 +241,6 @@ def active_members_of(household_path: str = "pk", **conditions) -> Exists:
 # Resident ID numbers (公民身份号码, GB 11643) -------------------------------------------------
 
 
-def expected_check_char():
-    """Return the check character the first 17 digits call for, computed in SQL (ISO 7064 MOD 11-2).
-
-    Guarded by ``CASE``: PostgreSQL would refuse to cast a letter, and only a CASE
-    fixes the order in which it evaluates conditions.
-    """
-    total = reduce(add, [Cast(Substr("id_number", i + 1, 1), IntegerField()) * w for i, w in enumerate(WEIGHTS)])
-    return Case(
-        When(id_number__regex=ID_SHAPE, then=Substr(Value(CHECK_CHARS), Cast(Mod(total, 11), IntegerField()) + 1, 1)),
-        default=None,
-    )
-
-
-def _two_digits(expression):
-    return LPad(Cast(expression, CharField()), 2, Value("0"))
-
-
 @rule(
     "id_length",
     title=_("身份证号位数或字符错误"),
@@ -268,7 +248,7 @@ def _two_digits(expression):
     message=_("%(name)s 的公民身份号码“%(id_number)s”共 %(length)s 位，不是 17 位数字加 1 位数字或 X。"),
 )
 def id_length(ctx: Context):
-    return member_hits(ctx.members.filter(~Q(id_number__regex=ID_SHAPE)), length=Length("id_number"))
+    return member_hits(ctx.members.filter(id_checks.bad_shape()), length=Length("id_number"))
 
 
 @rule(
@@ -278,8 +258,9 @@ def id_length(ctx: Context):
     message=_("%(name)s 的公民身份号码“%(id_number)s”校验位错误，按前 17 位应为 %(expected)s。"),
 )
 def id_check_digit(ctx: Context):
-    queryset = ctx.members.annotate(expected=expected_check_char()).filter(expected__isnull=False)
-    return member_hits(queryset.exclude(expected=Substr("id_number", 18, 1)), "expected")
+    # The same condition as the partial index member_id_check_defect_idx, which PostgreSQL
+    # then reads instead of computing the check character of every member.
+    return member_hits(ctx.members.filter(id_checks.bad_check_char()), expected=expected_check_char())
 
 
 @rule(
@@ -289,14 +270,8 @@ def id_check_digit(ctx: Context):
     message=_("%(name)s 登记的出生日期 %(birth_date)s 与身份证号中的 %(id_birth)s 不一致。"),
 )
 def id_birth_mismatch(ctx: Context):
-    stored = Concat(
-        LPad(Cast(ExtractYear("birth_date"), CharField()), 4, Value("0")),
-        _two_digits(ExtractMonth("birth_date")),
-        _two_digits(ExtractDay("birth_date")),
-        output_field=CharField(),
-    )
-    queryset = ctx.members.filter(id_number__regex=ID_SHAPE).annotate(id_birth=Substr("id_number", 7, 8))
-    return member_hits(queryset.exclude(id_birth=stored), "birth_date", "id_birth")
+    queryset = ctx.members.filter(id_checks.birth_mismatch())  # see member_id_birth_defect_idx
+    return member_hits(queryset, "birth_date", id_birth=Substr("id_number", 7, 8))
 
 
 @rule(
@@ -307,9 +282,7 @@ def id_birth_mismatch(ctx: Context):
     labels={"sex": Sex},
 )
 def id_sex_mismatch(ctx: Context):
-    queryset = ctx.members.filter(id_number__regex=ID_SHAPE).annotate(digit=Substr("id_number", 17, 1))
-    odd = Q(digit__in=["1", "3", "5", "7", "9"])
-    return member_hits(queryset.filter((odd & ~Q(sex=Sex.MALE)) | (~odd & ~Q(sex=Sex.FEMALE))), "sex")
+    return member_hits(ctx.members.filter(id_checks.sex_mismatch()), "sex")  # see member_id_sex_defect_idx
 
 
 @rule(
@@ -319,10 +292,14 @@ def id_sex_mismatch(ctx: Context):
     message=_("%(name)s 的身份证号“%(id_number)s”同时在户 %(other_registry_number)s 中在册。"),
 )
 def duplicate_id_active(ctx: Context):
-    others = Member.objects.filter(
-        id_number=OuterRef("id_number"), status=MemberStatus.ACTIVE, household__status__in=OPEN_HOUSEHOLD_STATUSES
-    ).exclude(household=OuterRef("household"))
-    queryset = ctx.members.filter(Exists(others))
+    # Of two active members with one ID number at most one is current (the unique index
+    # member_id_number_one_current_household), so every duplicate has an active member that
+    # is not current: the rule looks up only those ID numbers (few; an index scan each),
+    # not a self-join of every member on its ID number.
+    registered = Member.objects.filter(status=MemberStatus.ACTIVE, household__status__in=OPEN_HOUSEHOLD_STATUSES)
+    candidates = registered.filter(current=False).values("id_number")
+    others = registered.filter(id_number=OuterRef("id_number")).exclude(household=OuterRef("household"))
+    queryset = ctx.members.filter(id_number__in=candidates).filter(Exists(others))
     return member_hits(queryset, other_registry_number=Subquery(others.values("household__registry_number")[:1]))
 
 
@@ -612,9 +589,13 @@ def helper_is_poor(ctx: Context):
     labels={"relationship": Relationship, "sex": Sex},
 )
 def relationship_sex_mismatch(ctx: Context):
-    head_sex = Member.objects.filter(
-        household=OuterRef("household"), relationship=Relationship.HEAD, status=MemberStatus.ACTIVE
-    ).values("sex")[:1]
+    head_sex = (
+        Member.objects.filter(
+            household=OuterRef("household"), relationship=Relationship.HEAD, status=MemberStatus.ACTIVE
+        )
+        .order_by()  # the one active head (a unique index): no join to sort by registry number
+        .values("sex")[:1]
+    )
     queryset = ctx.members.annotate(head_sex=Subquery(head_sex)).filter(
         Q(relationship=Relationship.SON, sex=Sex.FEMALE)
         | Q(relationship=Relationship.DAUGHTER, sex=Sex.MALE)

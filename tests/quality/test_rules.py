@@ -70,3 +70,32 @@ def test_migrant_without_wage_reads_the_latest_assessment_only(planted, db):
     assert {(h.household_id, h.values["year"]) for h in hits if h.household_id in (earned_since.pk, stopped.pk)} == {
         (stopped.pk, 2020)
     }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("code", "index"),
+    [
+        ("id_length", "member_id_shape_defect_idx"),
+        ("id_check_digit", "member_id_check_defect_idx"),
+        ("id_birth_mismatch", "member_id_birth_defect_idx"),
+        ("id_sex_mismatch", "member_id_sex_defect_idx"),
+    ],
+)
+def test_id_rules_can_read_their_partial_index(planted, db, code, index):
+    """The rule's condition is the index's, so PostgreSQL can answer it from the index (no scan of every member)."""
+    with CaptureQueriesContext(connection) as queries:
+        list(RULES[code].find(Context(prefix="", today=date.today())))
+    with connection.cursor() as cursor:
+        # On a table this small any plan will do: leave PostgreSQL the partial index and the
+        # primary key only (the drops are rolled back with the test), and no sequential scan.
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'households_member' "
+            "AND indexname NOT LIKE 'member_id_%%_defect_idx' AND indexname <> 'households_member_pkey'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + queries.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan
