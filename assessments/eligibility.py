@@ -202,8 +202,19 @@ ASSESSMENT_FIELDS = (
 MEMBER_FIELDS = ("id", "name", "birth_date", "student_status", "basic_medical_insurance")
 
 
-def _snapshot(household: dict, assessment: dict, members: list[dict], parameter) -> dict:
-    """Return the snapshot of one assessment from its field values, reading standards with ``parameter``.
+def _member_entry(member_id, name, birth_date, student_status, basic_medical_insurance) -> dict:
+    """Return one member as a snapshot lists it (the values of :data:`MEMBER_FIELDS`, in order)."""
+    return {
+        "id": member_id,
+        "name": name,
+        "birth_date": birth_date.isoformat(),
+        "student_status": student_status,
+        "basic_medical_insurance": basic_medical_insurance,
+    }
+
+
+def _standards(year: int, code: str, parameter) -> dict:
+    """Return the standards in force for ``year`` in the province of ``code``, read with ``parameter``.
 
     ``parameter(key, year=, division_code=)`` is :func:`assessments.parameters.parameter`
     or a :class:`~assessments.parameters.ParameterTable`'s ``get``: the same values, and
@@ -211,13 +222,24 @@ def _snapshot(household: dict, assessment: dict, members: list[dict], parameter)
     """
     from assessments.choices import ParameterKey
 
-    year, code = assessment["year"], household["village_id"]
+    return {
+        "poverty_line": str(Decimal(str(parameter(ParameterKey.POVERTY_LINE, year=year, division_code=code)))),
+        "water_min_litres": int(parameter(ParameterKey.WATER_MIN_LITRES, year=year, division_code=code)),
+        "water_max_fetch_minutes": int(parameter(ParameterKey.WATER_MAX_FETCH_MINUTES, year=year, division_code=code)),
+        "compulsory_education_ages": list(
+            parameter(ParameterKey.COMPULSORY_EDUCATION_AGES, year=year, division_code=code)
+        ),
+    }
+
+
+def _snapshot(household: dict, assessment: dict, members: list[dict], standards: dict) -> dict:
+    """Return the snapshot of one assessment from its field values, member entries and standards."""
     return {
         "rule_set_version": RULE_SET_VERSION,
         "household": {
             "id": household["id"],
             "registry_number": household["registry_number"],
-            "village": code,
+            "village": household["village_id"],
             "housing_grade": household["housing_grade"],
             "housing_renovated": household["housing_renovated"],
             "drinking_water_safe": household["drinking_water_safe"],
@@ -225,7 +247,7 @@ def _snapshot(household: dict, assessment: dict, members: list[dict], parameter)
         "assessment": {
             "id": assessment["id"],
             "version": assessment["version"],
-            "year": year,
+            "year": assessment["year"],
             "assessed_on": assessment["assessed_on"].isoformat(),
             "household_size": assessment["household_size"],
             "net_income": str(assessment["net_income"]),
@@ -237,26 +259,8 @@ def _snapshot(household: dict, assessment: dict, members: list[dict], parameter)
             "water_quality_safe": assessment["water_quality_safe"],
             "education_exempt_members": list(assessment["education_exempt_members"] or []),
         },
-        "members": [
-            {
-                "id": m["id"],
-                "name": m["name"],
-                "birth_date": m["birth_date"].isoformat(),
-                "student_status": m["student_status"],
-                "basic_medical_insurance": m["basic_medical_insurance"],
-            }
-            for m in members
-        ],
-        "standards": {
-            "poverty_line": str(Decimal(str(parameter(ParameterKey.POVERTY_LINE, year=year, division_code=code)))),
-            "water_min_litres": int(parameter(ParameterKey.WATER_MIN_LITRES, year=year, division_code=code)),
-            "water_max_fetch_minutes": int(
-                parameter(ParameterKey.WATER_MAX_FETCH_MINUTES, year=year, division_code=code)
-            ),
-            "compulsory_education_ages": list(
-                parameter(ParameterKey.COMPULSORY_EDUCATION_AGES, year=year, division_code=code)
-            ),
-        },
+        "members": members,
+        "standards": standards,
     }
 
 
@@ -270,8 +274,8 @@ def build_snapshot(assessment) -> dict:
     return _snapshot(
         {f: getattr(household, f) for f in HOUSEHOLD_FIELDS},
         {f: getattr(assessment, f) for f in ASSESSMENT_FIELDS},
-        [{f: getattr(m, f) for f in MEMBER_FIELDS} for m in members],
-        parameter,
+        [_member_entry(*(getattr(m, f) for f in MEMBER_FIELDS)) for m in members],
+        _standards(assessment.year, household.village_id, parameter),
     )
 
 
@@ -335,20 +339,28 @@ def build_snapshots(assessments, *, chunk_size: int = SNAPSHOT_CHUNK) -> Iterato
     from assessments.services import was_member_on
 
     keys = [ParameterKey.POVERTY_LINE, ParameterKey.WATER_MIN_LITRES, ParameterKey.WATER_MAX_FETCH_MINUTES]
-    standards = ParameterTable([*keys, ParameterKey.COMPULSORY_EDUCATION_AGES])  # those _snapshot reads
+    table = ParameterTable([*keys, ParameterKey.COMPULSORY_EDUCATION_AGES])  # those _standards reads
+    in_force: dict[tuple[int, str], dict | None] = {}  # by year and province (parameters are per province)
     household_keys = [(f"household__{f}", f) for f in HOUSEHOLD_FIELDS]
     for chunk, members, events in snapshot_sources(assessments, chunk_size=chunk_size):
         for row in chunk:
-            household_id, day = row["household__id"], row["assessed_on"]
+            household_id, day, year = row["household__id"], row["assessed_on"], row["year"]
+            village = row["household__village_id"]
+            if (year, village[:2]) not in in_force:
+                try:
+                    in_force[year, village[:2]] = _standards(year, village, table.get)
+                except ApplicationError:
+                    in_force[year, village[:2]] = None
+            standards = in_force[year, village[:2]]
+            if standards is None:
+                yield row, None
+                continue
             joined_after = {member_id for member_id, event_date in events.get(household_id, ()) if event_date > day}
             present = [
-                dict(zip(MEMBER_FIELDS, values[3:], strict=True))
+                _member_entry(*values[3:])
                 for values in members.get(household_id, ())
                 if values[3] not in joined_after and was_member_on(values[5], values[1], values[2], day)
             ]
             household = {f: row[key] for key, f in household_keys}
-            try:
-                snapshot = _snapshot(household, row, present, standards.get)
-            except ApplicationError:
-                snapshot = None
-            yield row, snapshot
+            standards = {**standards, "compulsory_education_ages": list(standards["compulsory_education_ages"])}
+            yield row, _snapshot(household, row, present, standards)
