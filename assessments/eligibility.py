@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, Value
 from django.utils import translation
 
 from registry.errors import ApplicationError
@@ -283,6 +285,20 @@ def build_snapshot(assessment) -> dict:
 SNAPSHOT_CHUNK = 2000
 
 
+def _one_of(field: str, ids: list[int]) -> Q:
+    """Return ``field IN ids``: on PostgreSQL as one array parameter (``= ANY(%s)``).
+
+    Django prepares an ``__in`` list element by element, some ten milliseconds for a
+    chunk of 2,000 ids: half a minute of a province's sweep.
+    """
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": ids})
+    from django.contrib.postgres.fields import ArrayField
+
+    array = Value(ids, output_field=ArrayField(BigIntegerField()))
+    return Q(Func(F(field), array, template="%(expressions)s)", arg_joiner=" = ANY(", output_field=BooleanField()))
+
+
 def snapshot_sources(assessments, *, chunk_size: int = SNAPSHOT_CHUNK) -> Iterator[tuple[list, dict, dict]]:
     """Yield, per chunk of a queryset's assessments (id order), what their snapshots are made of.
 
@@ -303,20 +319,19 @@ def snapshot_sources(assessments, *, chunk_size: int = SNAPSHOT_CHUNK) -> Iterat
     ids = array("q", sorted(assessments.order_by().values_list("pk", flat=True)))
     model = assessments.model
     for start in range(0, len(ids), chunk_size):
-        chunk = list(
-            model.objects.filter(pk__in=ids[start : start + chunk_size].tolist()).order_by("pk").values(*fields)
-        )
-        household_ids = {row["household__id"] for row in chunk}
+        chunk_ids = ids[start : start + chunk_size].tolist()
+        chunk = list(model.objects.filter(_one_of("pk", chunk_ids)).order_by("pk").values(*fields))
+        household_ids = sorted({row["household__id"] for row in chunk})
         members: dict[int, list[tuple]] = {}
         for values in (
-            Member.objects.filter(household_id__in=household_ids)
+            Member.objects.filter(_one_of("household_id", household_ids))
             .order_by("household_id", "id")
             .values_list("household_id", "status", "status_date", *MEMBER_FIELDS)
         ):
             members.setdefault(values[0], []).append(values)
         events: dict[int, list[tuple]] = {}
         for household_id, member_id, day in MemberEvent.objects.filter(
-            household_id__in=household_ids, kind__in=INCOMING_EVENTS
+            _one_of("household_id", household_ids), kind__in=INCOMING_EVENTS
         ).values_list("household_id", "member_id", "event_date"):
             events.setdefault(household_id, []).append((member_id, day))
         yield chunk, members, events
