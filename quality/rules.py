@@ -233,9 +233,12 @@ def assessment_hits(queryset: QuerySet, *fields: str) -> Iterator[Hit]:
         yield Hit(row["household_id"], None, row["county_code"], row["household__village_id"], values)
 
 
-def active_members_of(household_path: str = "pk", **conditions) -> Exists:
-    """Return "the household has an active member matching ``conditions``"."""
-    return Exists(Member.objects.filter(household=OuterRef(household_path), status=MemberStatus.ACTIVE, **conditions))
+def active_members_of(*either: Q, household_path: str = "pk", **conditions) -> Exists:
+    """Return "the household has an active member matching ``conditions``" (and one of ``either``)."""
+    members = Member.objects.filter(household=OuterRef(household_path), status=MemberStatus.ACTIVE, **conditions)
+    if either:  # one subquery, one pass over the members, rather than an EXISTS per alternative
+        members = members.filter(reduce(lambda a, b: a | b, either))
+    return Exists(members)
 
 
 # Resident ID numbers (公民身份号码, GB 11643) -------------------------------------------------
@@ -386,7 +389,7 @@ def missing_main_cause(ctx: Context):
     subject=Subject.HOUSEHOLD,
 )
 def cause_illness_all_healthy(ctx: Context):
-    ill = active_members_of(chronic_disease=True) | active_members_of(serious_illness=True)
+    ill = active_members_of(Q(chronic_disease=True), Q(serious_illness=True))
     return household_hits(ctx.households.filter(main_cause=Cause.ILLNESS).filter(~ill))
 
 
@@ -452,7 +455,7 @@ def tekun_without_benefit(ctx: Context):
     subject=Subject.HOUSEHOLD,
 )
 def benefit_without_attribute(ctx: Context):
-    benefits = active_members_of(dibao_recipient=True) | active_members_of(tekun_recipient=True)
+    benefits = active_members_of(Q(dibao_recipient=True), Q(tekun_recipient=True))
     return household_hits(ctx.households.filter(attribute=Attribute.GENERAL).filter(benefits))
 
 
