@@ -117,6 +117,43 @@ def parameters_in_force(key: str, pairs, *, year: int = 0) -> dict[tuple[str, st
     return result
 
 
+class ParameterTable:
+    """The values :func:`parameter` gives for some keys, years and provinces, read in one query.
+
+    For sweeps over many households: ``table.get(key, year=..., division_code=...)``
+    answers as :func:`parameter` would (the same value, the same refusal when none is
+    set) without a query per call.
+    """
+
+    def __init__(self, keys, *, years=None, division_codes=None, qualifier: str = ""):
+        """Read the rows of ``keys`` for ``years`` and the provinces of ``division_codes`` (``None``: all)."""
+        self.qualifier = qualifier
+        self._rows: dict[tuple[str, str], list[tuple[int, str, object]]] = {}
+        self._values: dict[tuple[str, int, str], object] = {}
+        rows = Parameter.objects.filter(key__in=set(keys), qualifier=qualifier)
+        if years is not None:
+            rows = rows.filter(year__in=set(years) | {0})
+        if division_codes is not None:
+            rows = rows.filter(scope_code__in={_province(code) for code in division_codes} | {""})
+        for key, year, scope, value in rows.values_list("key", "year", "scope_code", "value"):
+            self._rows.setdefault((key, scope), []).append((year, scope, value))
+
+    def get(self, key: str, *, year: int = 0, division_code: str = ""):
+        """Return the value in force for ``key`` (see :func:`parameter`), or refuse clearly."""
+        province = _province(division_code)
+        memo = (key, year, province)
+        if memo not in self._values:
+            rows = self._rows.get((key, province), []) + (self._rows.get((key, ""), []) if province else [])
+            try:
+                self._values[memo] = _in_force(key, year, [row for row in rows if row[0] in (year, 0)])
+            except ApplicationError as error:
+                self._values[memo] = error
+        value = self._values[memo]
+        if isinstance(value, ApplicationError):
+            raise value.with_traceback(None)
+        return value
+
+
 def decimal_parameter(key: str, **kwargs) -> Decimal:
     return Decimal(str(parameter(key, **kwargs)))
 

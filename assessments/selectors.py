@@ -7,6 +7,7 @@ outside the jurisdiction is a 404, indistinguishable from one that does not exis
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -14,6 +15,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce, ExtractYear, Substr
 
 from assessments.choices import ExitCaseStatus, ParameterKey
+from assessments.eligibility import build_snapshots, evaluate
 from assessments.models import (
     Assessment,
     CountyExitCase,
@@ -150,6 +152,86 @@ def derived_indicators(*, household: Household, year: int, on_date: date) -> Der
         housing_renovated=household.housing_renovated,
         drinking_water_safe=household.drinking_water_safe,
     )
+
+
+# Eligibility sweep (批量评估退出标准) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One household judged by the exit rules on its assessment of the year."""
+
+    household_id: int
+    registry_number: str
+    status: str
+    assessment_id: int
+    #: ``None`` when the year's standards are not all set (it cannot be judged).
+    passed: bool | None
+    failed_rules: tuple[str, ...]
+
+
+@dataclass
+class SweepSummary:
+    """The counts of a sweep: households judged, passing, failing (per rule), not judgeable."""
+
+    division_code: str
+    year: int
+    assessed: int = 0
+    passed: int = 0
+    failed: int = 0
+    unjudged: int = 0
+    failures_by_rule: dict[str, int] = field(default_factory=dict)
+
+    def add(self, row: SweepRow) -> None:
+        self.assessed += 1
+        if row.passed is None:
+            self.unjudged += 1
+        elif row.passed:
+            self.passed += 1
+        else:
+            self.failed += 1
+            for rule in row.failed_rules:
+                self.failures_by_rule[rule] = self.failures_by_rule.get(rule, 0) + 1
+
+
+def eligibility_sweep(*, division: Division, year: int, user=None) -> Iterator[SweepRow]:
+    """Yield every household of ``division`` with a ``year`` assessment, judged by the exit rules.
+
+    Registered, returned and exited households alike (a county screening whom to propose,
+    or re-checking its exits); with ``user``, only those in the user's scope. The same
+    judgement as ``evaluate(build_snapshot(assessment))``, read in bulk by
+    :func:`assessments.eligibility.build_snapshots`: a few queries per chunk of
+    households, memory bounded by the chunk, in assessment order.
+    """
+    queryset = Assessment.objects.filter(year=year, household__status__in=ASSESSABLE).filter(
+        prefix_q("household__village_id", division.prefix)
+    )
+    if len(division.prefix) >= 6:  # prunes by county first, as the quality rules do
+        queryset = queryset.filter(county_code=division.prefix[:6])
+    if user is not None:
+        queryset = scope_queryset(queryset, user)
+    for row, snapshot in build_snapshots(queryset):
+        if snapshot is None:
+            passed, failed = None, ()
+        else:
+            failed = tuple(r.rule for r in evaluate(snapshot) if not r.passed)
+            passed = not failed
+        yield SweepRow(
+            household_id=row["household__id"],
+            registry_number=row["household__registry_number"],
+            status=row["household__status"],
+            assessment_id=row["id"],
+            passed=passed,
+            failed_rules=failed,
+        )
+
+
+def eligibility_summary(rows: Iterable[SweepRow], *, division: Division, year: int) -> SweepSummary:
+    """Return the counts of a sweep's rows (consuming them)."""
+    summary = SweepSummary(division_code=division.code, year=year)
+    for row in rows:
+        summary.add(row)
+    return summary
 
 
 # Exit cases (脱贫退出) --------------------------------------------------------------------

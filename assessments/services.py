@@ -46,13 +46,22 @@ def members_on(household: Household, day: date) -> list[Member]:
     joined_after = set(
         household.member_events.filter(kind__in=INCOMING_EVENTS, event_date__gt=day).values_list("member_id", flat=True)
     )
-    members = []
-    for member in household.members.order_by("id"):
-        if member.pk in joined_after or member.birth_date > day:
-            continue
-        if member.status == MemberStatus.ACTIVE or (member.status_date and member.status_date > day):
-            members.append(member)
-    return members
+    return [
+        m
+        for m in household.members.order_by("id")
+        if m.pk not in joined_after and was_member_on(m.birth_date, m.status, m.status_date, day)
+    ]
+
+
+def was_member_on(birth_date: date, status: str, status_date: date | None, day: date) -> bool:
+    """Return whether a member (not joined after ``day``) belonged to the household on ``day``.
+
+    Born by then, and active now or having left only after ``day``; shared by
+    :func:`members_on` and the bulk snapshots of :mod:`assessments.eligibility`.
+    """
+    if birth_date > day:
+        return False
+    return status == MemberStatus.ACTIVE or (status_date is not None and status_date > day)
 
 
 def income_year_bounds(year: int, division_code: str = "") -> tuple[date, date]:

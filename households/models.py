@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from households import id_checks
 from households.choices import (
     Attribute,
     Cause,
@@ -244,6 +245,11 @@ class Member(models.Model):
             models.Index(fields=["county_code", "status"], name="member_county_status_idx"),
             models.Index(fields=["county_code", "id"], name="member_county_id_idx"),
             models.Index(fields=["updated_at"], name="member_updated_idx"),
+            # The members whose ID number has a defect (households.id_checks), for the quality rules.
+            models.Index(fields=["household"], condition=id_checks.bad_shape(), name="member_id_shape_defect_idx"),
+            models.Index(fields=["household"], condition=id_checks.bad_check_char(), name="member_id_check_defect_idx"),
+            models.Index(fields=["household"], condition=id_checks.birth_mismatch(), name="member_id_birth_defect_idx"),
+            models.Index(fields=["household"], condition=id_checks.sex_mismatch(), name="member_id_sex_defect_idx"),
         ]
 
     def __str__(self):

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import reduce
-from operator import add
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import (
@@ -30,7 +29,6 @@ from django.db.models import (
     CharField,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -38,10 +36,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat, ExtractDay, ExtractMonth, ExtractYear, Length, LPad, Mod, Substr
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models import Assessment
+from households import id_checks
 from households.choices import (
     CLOSED_STATUSES,
     POOR_NOT_EXITED,
@@ -59,7 +58,7 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.idnumber import CHECK_CHARS, WEIGHTS
+from households.id_checks import expected_check_char
 from households.models import CrossCheckEntry, Household, Member, MemberEvent
 from quality.choices import DeathSource, Severity, Subject
 from registry.scoping import prefix_q
@@ -68,8 +67,6 @@ RULE_SET_VERSION = "2026.1"
 
 #: Household statuses the rules look at: every household still in the registry.
 OPEN_HOUSEHOLD_STATUSES = tuple(s for s in HouseholdStatus.values if s not in CLOSED_STATUSES)
-#: 17 digits and a digit or X: the only shape the other ID rules can read.
-ID_SHAPE = r"^[0-9]{17}[0-9X]$"
 #: Bounds of a plausible per-capita net income (元/人·年), SPEC §9.
 INCOME_MIN_EXCLUSIVE = Decimal("0")
 INCOME_MAX = Decimal("100000")
@@ -161,6 +158,8 @@ class Rule:
     find: Callable[[Context], Iterable[Hit]]
     #: Value keys shown through a choice set's labels (``sex`` "1" → 男).
     labels: dict = field(default_factory=dict)
+    #: Judged in Python household by household (not one query): a run may overlap it with the others.
+    walks: bool = False
 
     @property
     def severity_label(self) -> str:
@@ -182,11 +181,13 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, *, title, explanation, message, severity=Severity.ERROR, subject=Subject.MEMBER, labels=None):
+def rule(
+    code: str, *, title, explanation, message, severity=Severity.ERROR, subject=Subject.MEMBER, labels=None, walks=False
+):
     """Register a rule function under ``code``."""
 
     def register(func):
-        RULES[code] = Rule(code, title, explanation, message, severity, subject, func, labels or {})
+        RULES[code] = Rule(code, title, explanation, message, severity, subject, func, labels or {}, walks)
         return func
 
     return register
@@ -232,29 +233,15 @@ def assessment_hits(queryset: QuerySet, *fields: str) -> Iterator[Hit]:
         yield Hit(row["household_id"], None, row["county_code"], row["household__village_id"], values)
 
 
-def active_members_of(household_path: str = "pk", **conditions) -> Exists:
-    """Return "the household has an active member matching ``conditions``"."""
-    return Exists(Member.objects.filter(household=OuterRef(household_path), status=MemberStatus.ACTIVE, **conditions))
+def active_members_of(*either: Q, household_path: str = "pk", **conditions) -> Exists:
+    """Return "the household has an active member matching ``conditions``" (and one of ``either``)."""
+    members = Member.objects.filter(household=OuterRef(household_path), status=MemberStatus.ACTIVE, **conditions)
+    if either:  # one subquery, one pass over the members, rather than an EXISTS per alternative
+        members = members.filter(reduce(lambda a, b: a | b, either))
+    return Exists(members)
 
 
 # Resident ID numbers (公民身份号码, GB 11643) -------------------------------------------------
-
-
-def expected_check_char():
-    """Return the check character the first 17 digits call for, computed in SQL (ISO 7064 MOD 11-2).
-
-    Guarded by ``CASE``: PostgreSQL would refuse to cast a letter, and only a CASE
-    fixes the order in which it evaluates conditions.
-    """
-    total = reduce(add, [Cast(Substr("id_number", i + 1, 1), IntegerField()) * w for i, w in enumerate(WEIGHTS)])
-    return Case(
-        When(id_number__regex=ID_SHAPE, then=Substr(Value(CHECK_CHARS), Cast(Mod(total, 11), IntegerField()) + 1, 1)),
-        default=None,
-    )
-
-
-def _two_digits(expression):
-    return LPad(Cast(expression, CharField()), 2, Value("0"))
 
 
 @rule(
@@ -264,7 +251,7 @@ def _two_digits(expression):
     message=_("%(name)s 的公民身份号码“%(id_number)s”共 %(length)s 位，不是 17 位数字加 1 位数字或 X。"),
 )
 def id_length(ctx: Context):
-    return member_hits(ctx.members.filter(~Q(id_number__regex=ID_SHAPE)), length=Length("id_number"))
+    return member_hits(ctx.members.filter(id_checks.bad_shape()), length=Length("id_number"))
 
 
 @rule(
@@ -274,8 +261,9 @@ def id_length(ctx: Context):
     message=_("%(name)s 的公民身份号码“%(id_number)s”校验位错误，按前 17 位应为 %(expected)s。"),
 )
 def id_check_digit(ctx: Context):
-    queryset = ctx.members.annotate(expected=expected_check_char()).filter(expected__isnull=False)
-    return member_hits(queryset.exclude(expected=Substr("id_number", 18, 1)), "expected")
+    # The same condition as the partial index member_id_check_defect_idx, which PostgreSQL
+    # then reads instead of computing the check character of every member.
+    return member_hits(ctx.members.filter(id_checks.bad_check_char()), expected=expected_check_char())
 
 
 @rule(
@@ -285,14 +273,8 @@ def id_check_digit(ctx: Context):
     message=_("%(name)s 登记的出生日期 %(birth_date)s 与身份证号中的 %(id_birth)s 不一致。"),
 )
 def id_birth_mismatch(ctx: Context):
-    stored = Concat(
-        LPad(Cast(ExtractYear("birth_date"), CharField()), 4, Value("0")),
-        _two_digits(ExtractMonth("birth_date")),
-        _two_digits(ExtractDay("birth_date")),
-        output_field=CharField(),
-    )
-    queryset = ctx.members.filter(id_number__regex=ID_SHAPE).annotate(id_birth=Substr("id_number", 7, 8))
-    return member_hits(queryset.exclude(id_birth=stored), "birth_date", "id_birth")
+    queryset = ctx.members.filter(id_checks.birth_mismatch())  # see member_id_birth_defect_idx
+    return member_hits(queryset, "birth_date", id_birth=Substr("id_number", 7, 8))
 
 
 @rule(
@@ -303,9 +285,7 @@ def id_birth_mismatch(ctx: Context):
     labels={"sex": Sex},
 )
 def id_sex_mismatch(ctx: Context):
-    queryset = ctx.members.filter(id_number__regex=ID_SHAPE).annotate(digit=Substr("id_number", 17, 1))
-    odd = Q(digit__in=["1", "3", "5", "7", "9"])
-    return member_hits(queryset.filter((odd & ~Q(sex=Sex.MALE)) | (~odd & ~Q(sex=Sex.FEMALE))), "sex")
+    return member_hits(ctx.members.filter(id_checks.sex_mismatch()), "sex")  # see member_id_sex_defect_idx
 
 
 @rule(
@@ -315,10 +295,14 @@ def id_sex_mismatch(ctx: Context):
     message=_("%(name)s 的身份证号“%(id_number)s”同时在户 %(other_registry_number)s 中在册。"),
 )
 def duplicate_id_active(ctx: Context):
-    others = Member.objects.filter(
-        id_number=OuterRef("id_number"), status=MemberStatus.ACTIVE, household__status__in=OPEN_HOUSEHOLD_STATUSES
-    ).exclude(household=OuterRef("household"))
-    queryset = ctx.members.filter(Exists(others))
+    # Of two active members with one ID number at most one is current (the unique index
+    # member_id_number_one_current_household), so every duplicate has an active member that
+    # is not current: the rule looks up only those ID numbers (few; an index scan each),
+    # not a self-join of every member on its ID number.
+    registered = Member.objects.filter(status=MemberStatus.ACTIVE, household__status__in=OPEN_HOUSEHOLD_STATUSES)
+    candidates = registered.filter(current=False).values("id_number")
+    others = registered.filter(id_number=OuterRef("id_number")).exclude(household=OuterRef("household"))
+    queryset = ctx.members.filter(id_number__in=candidates).filter(Exists(others))
     return member_hits(queryset, other_registry_number=Subquery(others.values("household__registry_number")[:1]))
 
 
@@ -405,7 +389,7 @@ def missing_main_cause(ctx: Context):
     subject=Subject.HOUSEHOLD,
 )
 def cause_illness_all_healthy(ctx: Context):
-    ill = active_members_of(chronic_disease=True) | active_members_of(serious_illness=True)
+    ill = active_members_of(Q(chronic_disease=True), Q(serious_illness=True))
     return household_hits(ctx.households.filter(main_cause=Cause.ILLNESS).filter(~ill))
 
 
@@ -471,7 +455,7 @@ def tekun_without_benefit(ctx: Context):
     subject=Subject.HOUSEHOLD,
 )
 def benefit_without_attribute(ctx: Context):
-    benefits = active_members_of(dibao_recipient=True) | active_members_of(tekun_recipient=True)
+    benefits = active_members_of(Q(dibao_recipient=True), Q(tekun_recipient=True))
     return household_hits(ctx.households.filter(attribute=Attribute.GENERAL).filter(benefits))
 
 
@@ -546,13 +530,16 @@ def migrant_months_out_of_range(ctx: Context):
     severity=Severity.WARNING,
 )
 def migrant_without_wage(ctx: Context):
+    # The households whose latest assessment has no wage, as a set the members are matched
+    # against (a semi-join), not a subquery run for every migrant worker; the year is read
+    # for the hits only.
     later = Assessment.objects.filter(household=OuterRef("household"), year__gt=OuterRef("year"))
-    latest = Assessment.objects.filter(household=OuterRef("household")).filter(~Exists(later))
+    no_wage = Assessment.objects.filter(wage_income=0).filter(~Exists(later)).values("household_id")
+    latest_year = Assessment.objects.filter(household=OuterRef("household")).order_by("-year").values("year")[:1]
     queryset = (
         ctx.members.exclude(migrant_work=MigrantWork.NONE)
-        .filter(migrant_months__gt=0)
-        .annotate(wage=Subquery(latest.values("wage_income")[:1]), year=Subquery(latest.values("year")[:1]))
-        .filter(wage=0)
+        .filter(migrant_months__gt=0, household_id__in=no_wage)
+        .annotate(year=Subquery(latest_year))
     )
     return member_hits(queryset, "migrant_months", "year")
 
@@ -605,9 +592,13 @@ def helper_is_poor(ctx: Context):
     labels={"relationship": Relationship, "sex": Sex},
 )
 def relationship_sex_mismatch(ctx: Context):
-    head_sex = Member.objects.filter(
-        household=OuterRef("household"), relationship=Relationship.HEAD, status=MemberStatus.ACTIVE
-    ).values("sex")[:1]
+    head_sex = (
+        Member.objects.filter(
+            household=OuterRef("household"), relationship=Relationship.HEAD, status=MemberStatus.ACTIVE
+        )
+        .order_by()  # the one active head (a unique index): no join to sort by registry number
+        .values("sex")[:1]
+    )
     queryset = ctx.members.annotate(head_sex=Subquery(head_sex)).filter(
         Q(relationship=Relationship.SON, sex=Sex.FEMALE)
         | Q(relationship=Relationship.DAUGHTER, sex=Sex.MALE)
@@ -681,35 +672,33 @@ def student_level_age(ctx: Context):
     explanation=_("已脱贫户最近一次年度核查应仍符合一收入两不愁三保障；不符合的有错退风险。"),
     message=_("户 %(registry_number)s 已脱贫，但 %(year)s 年核查不符合退出标准：%(failed)s"),
     subject=Subject.HOUSEHOLD,
+    walks=True,
 )
 def exited_fails_exit_rules(ctx: Context):
     """Judge each exited household's latest assessment by the exit rules themselves.
 
-    The one rule that walks its households (in chunks): the exit rules are Python
-    functions over a snapshot, kept that way so a certified exit can be replayed, and
-    a second copy in SQL would drift from them. It costs a fixed handful of queries per
-    exited household with an assessment (its snapshot reads members and parameters).
+    The one rule that is not a single query: the exit rules are Python functions over a
+    snapshot, kept that way so a certified exit can be replayed, and a second copy in
+    SQL would drift from them. The snapshots are read in bulk
+    (:func:`assessments.eligibility.build_snapshots`: one streamed query, two more per
+    chunk of households), so the rule costs a few queries per thousand exited households.
     A year without a poverty line cannot be judged and is left out.
     """
-    from assessments.eligibility import build_snapshot, evaluate
-    from registry.errors import ApplicationError
+    from assessments.eligibility import build_snapshots, evaluate
 
-    latest = ctx.latest_assessments.filter(household__status=HouseholdStatus.EXITED).select_related("household")
-    for assessment in latest.order_by("pk").iterator(chunk_size=200):
-        try:
-            results = evaluate(build_snapshot(assessment))
-        except ApplicationError:
+    latest = ctx.latest_assessments.filter(household__status=HouseholdStatus.EXITED)
+    for row, snapshot in build_snapshots(latest):
+        if snapshot is None:
             continue
-        failed = [r for r in results if not r.passed]
+        failed = [r for r in evaluate(snapshot) if not r.passed]
         if failed:
-            household = assessment.household
             values = {
-                "registry_number": household.registry_number,
-                "year": assessment.year,
+                "registry_number": row["household__registry_number"],
+                "year": row["year"],
                 "failed_rules": [r.rule for r in failed],
                 "failed": "".join(r.explanation for r in failed),
             }
-            yield Hit(household.pk, None, household.county_code, household.village_id, values)
+            yield Hit(row["household__id"], None, row["household__county_code"], row["household__village_id"], values)
 
 
 @rule(

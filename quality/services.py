@@ -18,9 +18,10 @@ ignored). The run itself is recorded and audited once, with its counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -51,14 +52,25 @@ def findings_in(prefix: str) -> QuerySet:
     return Finding.objects.filter(prefix_q("division_code", prefix) | prefix_q("household__village_id", prefix))
 
 
-def _reconcile(rule: Rule, context: Context, now) -> dict[str, int]:
-    """Apply one rule's hits to its findings in the division; return what changed."""
+def _find(rule: Rule, context: Context) -> list[Hit]:
+    """Return a rule's hits, found in a transaction of their own (for a second thread)."""
+    try:
+        with transaction.atomic():
+            return list(rule.find(context))
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def _reconcile(rule: Rule, context: Context, now, hits: Iterable[Hit] | None = None) -> dict[str, int]:
+    """Apply one rule's hits (found now unless given) to its findings in the division; return what changed."""
     with transaction.atomic():
         existing = {
             (f.household_id, f.member_id): f
             for f in findings_in(context.prefix).filter(rule=rule.code).select_for_update(of=("self",))
         }
-        found: dict[tuple[int, int | None], Hit] = {(h.household_id, h.member_id): h for h in rule.find(context)}
+        if hits is None:
+            hits = rule.find(context)
+        found: dict[tuple[int, int | None], Hit] = {(h.household_id, h.member_id): h for h in hits}
         new = [
             Finding(
                 rule=rule.code,
@@ -148,10 +160,22 @@ def quality_run(
     )
     context = Context(prefix=prefix, today=today or timezone.localdate())
     counts = {}
-    for done, rule in enumerate(selected):
-        if progress is not None:
-            progress(done, len(selected), str(rule.title), force=True)
-        counts[rule.code] = _reconcile(rule, context, now)
+    # The rules that walk households in Python are found in a second thread, with its own
+    # connection, while PostgreSQL answers the others: the two halves use a core each.
+    # Not inside a transaction: the second connection would not see its writes.
+    overlap = connection.vendor == "postgresql" and not connection.in_atomic_block and len(selected) > 1
+    walking = {rule.code for rule in selected if rule.walks} if overlap else set()
+    order = [rule for rule in selected if rule.code not in walking] + [
+        rule for rule in selected if rule.code in walking
+    ]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = {rule.code: pool.submit(_find, rule, context) for rule in selected if rule.code in walking}
+        for done, rule in enumerate(order):
+            if progress is not None:
+                progress(done, len(order), str(rule.title), force=True)
+            hits = pending[rule.code].result() if rule.code in pending else None
+            counts[rule.code] = _reconcile(rule, context, now, hits)
+    counts = {rule.code: counts[rule.code] for rule in selected}
     with transaction.atomic():
         run.counts = counts
         run.finished_at = timezone.now()

@@ -51,3 +51,51 @@ def test_every_rule_has_chinese_title_explanation_and_severity():
 def test_a_missing_value_reads_as_a_dash_not_none():
     assert "None" not in RULES["no_helper"].describe({"registry_number": "4311292032010001", "helper_name": None})
     assert "（—）" in RULES["no_helper"].describe({"registry_number": "4311292032010001", "helper_name": None})
+
+
+def test_migrant_without_wage_reads_the_latest_assessment_only(planted, db):
+    from assessments.services import assessment_record
+    from households.models import Member
+
+    def assess(household, year, wage):
+        data = {"wage_income": wage, "property_income": 9000, "assessed_on": date(year, 11, 1)}
+        assessment_record(actor=None, household=household, year=year, data=data)
+
+    earned_since, stopped = planted.clean[1], planted.clean[6]  # 2019 wages; stopped has a migrant worker
+    assess(earned_since, 2018, 0)
+    head = Member.objects.filter(household=earned_since, relationship="head")
+    head.update(migrant_work="in_county", migrant_months=6)
+    assess(stopped, 2020, 0)
+    hits = list(RULES["migrant_without_wage"].find(Context(prefix=planted.village.code, today=date.today())))
+    assert {(h.household_id, h.values["year"]) for h in hits if h.household_id in (earned_since.pk, stopped.pk)} == {
+        (stopped.pk, 2020)
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("code", "index"),
+    [
+        ("id_length", "member_id_shape_defect_idx"),
+        ("id_check_digit", "member_id_check_defect_idx"),
+        ("id_birth_mismatch", "member_id_birth_defect_idx"),
+        ("id_sex_mismatch", "member_id_sex_defect_idx"),
+    ],
+)
+def test_id_rules_can_read_their_partial_index(planted, db, code, index):
+    """The rule's condition is the index's, so PostgreSQL can answer it from the index (no scan of every member)."""
+    with CaptureQueriesContext(connection) as queries:
+        list(RULES[code].find(Context(prefix="", today=date.today())))
+    with connection.cursor() as cursor:
+        # On a table this small any plan will do: leave PostgreSQL the partial index and the
+        # primary key only (the drops are rolled back with the test), and no sequential scan.
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'households_member' "
+            "AND indexname NOT LIKE 'member_id_%%_defect_idx' AND indexname <> 'households_member_pkey'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + queries.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan
