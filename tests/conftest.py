@@ -16,6 +16,7 @@ everything they write is rolled back.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -36,7 +37,13 @@ DEMO_PASSWORD = "Test-demo-pass-2026"
 JOB_DATABASES = ["default", "progress"] if getattr(settings, "POSTGRES_AVAILABLE", True) else ["default"]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    # With workers (``make test``: pytest-xdist, ``--dist loadgroup``), the tests on the demo
+    # registry go to one worker, which loads it once.
+    for item in items:
+        if "demo_registry_database" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("demo_registry"))
     if getattr(settings, "POSTGRES_AVAILABLE", True):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL; the suite is running on the SQLite fallback")
@@ -110,6 +117,21 @@ def _drop_database(name: str) -> None:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+def _copy_database(source: str, name: str) -> None:
+    """``CREATE DATABASE name TEMPLATE source``, waiting a little for a session on ``source`` to end."""
+    from django.db import OperationalError
+
+    for attempt in range(20):
+        try:
+            with connections["default"]._nodb_cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            return
+        except OperationalError:  # "source database … is being accessed by other users"
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def demo_registry_database(django_db_setup, django_db_blocker):
     """Write the demo registry once, committed, into a copy of the test database; return where.
@@ -132,8 +154,7 @@ def demo_registry_database(django_db_setup, django_db_blocker):
         name = f"{source}_demo_registry"
         connections.close_all()
         _drop_database(name)
-        with connections["default"]._nodb_cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        _copy_database(source, name)
         with pointed_at(name):
             seed_defaults()
             load_demo(password=DEMO_PASSWORD, households=False)
