@@ -23,7 +23,7 @@ run: $(STAMP)
 
 ## Test worker processes (pytest-xdist), each on its own test database; 0 runs the suite in one process.
 TEST_WORKERS ?= 2
-WORKERS := -n $(TEST_WORKERS) --dist loadgroup
+WORKERS := -n $(TEST_WORKERS)
 
 ## The whole suite on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/registry).
 test: $(STAMP)

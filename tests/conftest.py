@@ -37,13 +37,35 @@ DEMO_PASSWORD = "Test-demo-pass-2026"
 JOB_DATABASES = ["default", "progress"] if getattr(settings, "POSTGRES_AVAILABLE", True) else ["default"]
 
 
-@pytest.hookimpl(tryfirst=True)
+#: Where the tests on the demo registry live. With workers (``make test``: pytest-xdist) they
+#: all go to one worker, which loads the demo registry once (see below).
+DEMO_REGISTRY_TESTS = ("tests/dashboards/", "tests/registry/test_demo_registry.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Hand tests out one by one as ``--dist load`` does, but the demo registry's as one unit."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DemoRegistryTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "demo registry" if nodeid.startswith(DEMO_REGISTRY_TESTS) else nodeid
+
+    return DemoRegistryTogether(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    # With workers (``make test``: pytest-xdist, ``--dist loadgroup``), the tests on the demo
-    # registry go to one worker, which loads it once.
-    for item in items:
-        if "demo_registry_database" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("demo_registry"))
+    elsewhere = [
+        item.nodeid
+        for item in items
+        if "demo_registry_database" in item.fixturenames and not item.nodeid.startswith(DEMO_REGISTRY_TESTS)
+    ]
+    if elsewhere:
+        raise pytest.UsageError(
+            f"{elsewhere[0]} uses the demo registry: add its path to tests.conftest.DEMO_REGISTRY_TESTS"
+        )
     if getattr(settings, "POSTGRES_AVAILABLE", True):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL; the suite is running on the SQLite fallback")
