@@ -21,13 +21,17 @@ run: $(STAMP)
 	@echo "Open http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/, API docs: http://127.0.0.1:8000/api/docs/)"
 	env -u DATABASE_URL $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+## Test worker processes (pytest-xdist), each on its own test database; 0 runs the suite in one process.
+TEST_WORKERS ?= 2
+WORKERS := -n $(TEST_WORKERS)
+
 ## The whole suite on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/registry).
 test: $(STAMP)
-	$(BIN)/pytest --create-db
+	$(BIN)/pytest --create-db $(WORKERS)
 
 ## The suite without the slow tests, for a quick local run.
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" $(WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,14 +7,22 @@ The demo loaded for every test is the divisions, statuses, teams and users only
 (``load_demo(households=False)``): the registry starts empty. The demo registry (the
 households of 栗安村, 社田村 and 龙溪村 with their history, measures, assessments and the
 counties' plans, ``registry.demo_registry``) takes tens of seconds to write through the
-services, so a test asks for it: ``demo_registry_module`` (loaded once per test module,
-rolled back after it) or ``demo_registry`` (committed, for a live server).
+services, so it is written once per session, committed, into a database of its own (a
+copy of the test database, ``<test database>_demo_registry``), the first time a test asks
+for it. A module or package asks with ``demo_registry_module`` (or a fixture built on
+:func:`on_demo_registry`): while its tests run, the connections point at that database, and
+everything they write is rolled back.
 """
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import pytest
 from django.conf import settings
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -29,7 +37,35 @@ DEMO_PASSWORD = "Test-demo-pass-2026"
 JOB_DATABASES = ["default", "progress"] if getattr(settings, "POSTGRES_AVAILABLE", True) else ["default"]
 
 
+#: Where the tests on the demo registry live. With workers (``make test``: pytest-xdist) they
+#: all go to one worker, which loads the demo registry once (see below).
+DEMO_REGISTRY_TESTS = ("tests/dashboards/", "tests/registry/test_demo_registry.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Hand tests out one by one as ``--dist load`` does, but the demo registry's as one unit."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DemoRegistryTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "demo registry" if nodeid.startswith(DEMO_REGISTRY_TESTS) else nodeid
+
+    return DemoRegistryTogether(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
+    elsewhere = [
+        item.nodeid
+        for item in items
+        if "demo_registry_database" in item.fixturenames and not item.nodeid.startswith(DEMO_REGISTRY_TESTS)
+    ]
+    if elsewhere:
+        raise pytest.UsageError(
+            f"{elsewhere[0]} uses the demo registry: add its path to tests.conftest.DEMO_REGISTRY_TESTS"
+        )
     if getattr(settings, "POSTGRES_AVAILABLE", True):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL; the suite is running on the SQLite fallback")
@@ -74,35 +110,110 @@ def demo(transactional_db):
     load_demo(password=DEMO_PASSWORD, households=False)
 
 
-@pytest.fixture
-def demo_registry(demo):
-    """Load the demo registry too, committed (slow: tens of seconds); return what it created."""
+@dataclass(frozen=True)
+class DemoRegistryDatabase:
+    """The database the demo registry was committed to (None on SQLite) and what the load created."""
+
+    name: str | None
+    counts: dict[str, int]
+
+
+@contextmanager
+def pointed_at(name: str):
+    """Point the connections of the test database (``default`` and its mirror) at database ``name``."""
+    source = connections["default"].settings_dict["NAME"]
+    aliases = [alias for alias in connections if connections[alias].settings_dict["NAME"] == source]
+    for alias in aliases:
+        connections[alias].close()
+        connections[alias].settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        for alias in aliases:
+            connections[alias].close()
+            connections[alias].settings_dict["NAME"] = source
+
+
+def _drop_database(name: str) -> None:
+    with connections["default"]._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _copy_database(source: str, name: str) -> None:
+    """``CREATE DATABASE name TEMPLATE source``, waiting a little for a session on ``source`` to end."""
+    from django.db import OperationalError
+
+    for attempt in range(20):
+        try:
+            with connections["default"]._nodb_cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            return
+        except OperationalError:  # "source database … is being accessed by other users"
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def demo_registry_database(django_db_setup, django_db_blocker):
+    """Write the demo registry once, committed, into a copy of the test database; return where.
+
+    The copy is made from the test database as migrated (``CREATE DATABASE … TEMPLATE``,
+    which needs no other session on it: the tests that ask for it run before the
+    transactional ones and their live servers), then the demo (idempotent: a flushed test
+    database is filled again) and the registry are loaded through the services and
+    committed, so the audit chain is made as in production. Dropped at the session's end.
+    On SQLite there is no copy: :func:`on_demo_registry` loads into the test database.
+    """
+    from assessments.parameters import seed_defaults
     from registry.demo_registry import load_demo_registry
 
-    return load_demo_registry()
+    if connections["default"].vendor != "postgresql":
+        yield DemoRegistryDatabase(None, {})
+        return
+    with django_db_blocker.unblock():
+        source = connections["default"].settings_dict["NAME"]
+        name = f"{source}_demo_registry"
+        connections.close_all()
+        _drop_database(name)
+        _copy_database(source, name)
+        with pointed_at(name):
+            seed_defaults()
+            load_demo(password=DEMO_PASSWORD, households=False)
+            counts = load_demo_registry()
+    yield DemoRegistryDatabase(name, counts)
+    with django_db_blocker.unblock():
+        connections.close_all()
+        _drop_database(name)
+
+
+@contextmanager
+def on_demo_registry(database: DemoRegistryDatabase):
+    """Run what follows on the demo registry, inside a transaction rolled back at the end; yield
+    what the load created.
+
+    Each test still runs in its own transaction (a savepoint inside this one), so what a
+    test writes is undone after it. For ``db`` tests only (not ``transactional_db``), in a
+    module or package of their own: every test of it sees the households.
+    """
+    from registry.demo_registry import load_demo_registry
+
+    if database.name is None:  # SQLite: loaded here, rolled back with the rest
+        with transaction.atomic():
+            yield load_demo_registry()
+            transaction.set_rollback(True)
+        return
+    with pointed_at(database.name):
+        with transaction.atomic():
+            yield database.counts
+            transaction.set_rollback(True)
 
 
 @pytest.fixture(scope="module")
-def demo_registry_module(django_db_setup, django_db_blocker):
-    """Load the demo registry once for a test module, inside a transaction rolled back after it.
-
-    Each test of the module still runs in its own transaction (a savepoint inside this
-    one), so what a test writes is undone after it. Use it with ``db`` tests only (not
-    ``transactional_db``), in a module of its own: every later test of the module sees
-    the households. Return what was created.
-    """
-    from django.db import transaction
-
-    from registry.demo_registry import load_demo_registry
-
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield load_demo_registry()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+def demo_registry_module(demo_registry_database, django_db_blocker):
+    """The demo registry for a test module (see :func:`on_demo_registry`); return what the load created."""
+    with django_db_blocker.unblock(), on_demo_registry(demo_registry_database) as counts:
+        yield counts
 
 
 @pytest.fixture

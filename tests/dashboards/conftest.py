@@ -1,28 +1,21 @@
-"""The demo registry (栗安村, 社田村, 桂东县 …) loaded once for the package's tests.
+"""The demo registry (栗安村, 社田村, 桂东县 …) for the package's tests, with a quality run.
 
-Loaded inside a transaction rolled back at the package's end; each test runs in a
-savepoint within it, as usual. Loading is idempotent, so a database whose demo already
-holds the households is left as it is.
+The registry is the session's committed load (``demo_registry_database``); the quality
+run is made inside a transaction rolled back at the package's end. Each test runs in a
+savepoint within it, as usual.
 """
 
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+
+from tests.conftest import on_demo_registry
 
 
 @pytest.fixture(scope="package")
-def demo_registry_package(django_db_setup, django_db_blocker):
+def demo_registry_package(demo_registry_database, django_db_blocker):
     from quality.services import quality_run
-    from registry.demo_registry import load_demo_registry
 
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            load_demo_registry()
-            quality_run(actor=None)
-            yield
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with django_db_blocker.unblock(), on_demo_registry(demo_registry_database):
+        quality_run(actor=None)
+        yield
