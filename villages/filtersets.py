@@ -32,10 +32,15 @@ def within_division(queryset, path: str, code: str, county_path: str | None = No
     if division is None:
         return queryset.none()
     length = LEVEL_PREFIX_LENGTH[division.level]
-    queryset = queryset.filter(prefix_q(path, division.code[:length]))
-    if county_path and length >= LEVEL_PREFIX_LENGTH[DivisionLevel.COUNTY]:
-        queryset = queryset.filter(**{county_path: division.code[:6]})
-    return queryset
+    county_length = LEVEL_PREFIX_LENGTH[DivisionLevel.COUNTY]
+    if county_path and length >= county_length:
+        queryset = queryset.filter(**{county_path: division.code[:county_length]})
+        if length == county_length:
+            # The county code says it all; a village-code range beside it would only make
+            # PostgreSQL think the two conditions leave a handful of rows, and sort the
+            # whole county instead of reading its first page from the index.
+            return queryset
+    return queryset.filter(prefix_q(path, division.code[:length]))
 
 
 def division_search_q(value: str, path: str = "") -> Q:
