@@ -45,6 +45,7 @@ from households.models import Household, Member, MemberEvent, Objection, StatusC
 from households.privacy import mask_id, note_disclosure
 from households.workflow import REASON_MAX_LENGTH, TRANSITIONS
 from registry.api.fields import ChoiceLabelField
+from registry.api.serializers import ListedFieldsMixin
 from registry.roles import user_can_see_pii
 
 #: The largest id of a row (BigAutoField).
@@ -138,7 +139,7 @@ class HelperBriefSerializer(serializers.Serializer):
     phone = MaskedField(help_text=_("联系电话（脱敏）"))
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(ListedFieldsMixin, serializers.ModelSerializer):
     """A household member (家庭成员) as nested in a household."""
 
     id_number = MaskedField(help_text=_("公民身份号码（脱敏，如 4311**********123X）"))
@@ -220,7 +221,7 @@ class MemberListSerializer(MemberSerializer):
         read_only_fields = fields
 
 
-class HouseholdSerializer(serializers.ModelSerializer):
+class HouseholdSerializer(ListedFieldsMixin, serializers.ModelSerializer):
     """A household (贫困户) with its members, as listed."""
 
     village = serializers.CharField(source="village_id", read_only=True, help_text=_("12 位村级区划代码"))
