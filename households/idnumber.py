@@ -93,7 +93,7 @@ def parse_id_numbers(values: list[str]) -> list[tuple[str, date, str] | str]:
                 births[key] = birth
             if birth is None:
                 append(str(ID_BAD_BIRTH_DATE))
-            elif CHECK_CHARS[2 * int(number[:17], 13) % 11] != number[17]:
+            elif check_char(number[:17]) != number[17]:
                 append(str(ID_BAD_CHECK_DIGIT))
             else:
                 append((number, birth, "1" if int(number[16]) % 2 else "2"))
