@@ -36,7 +36,7 @@ from assessments.plans import PlanProgress
 from assessments.services import ASSESSABLE, income_year_bounds, members_on
 from households.choices import POOR_NOT_EXITED, HouseholdStatus, MemberStatus, Relationship
 from households.models import Household, Member
-from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_scope
+from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, subtree_q, user_scope
 from villages import selectors as village_selectors
 from villages.choices import CountyExitStatus, DivisionLevel, VillageExitStatus
 from villages.models import CountyStatus, Division, VillageStatus
@@ -204,10 +204,8 @@ def eligibility_sweep(*, division: Division, year: int, user=None) -> Iterator[S
     households, memory bounded by the chunk, in assessment order.
     """
     queryset = Assessment.objects.filter(year=year, household__status__in=ASSESSABLE).filter(
-        prefix_q("household__village_id", division.prefix)
+        subtree_q(division.prefix, "household__village_id")
     )
-    if len(division.prefix) >= 6:  # prunes by county first, as the quality rules do
-        queryset = queryset.filter(county_code=division.prefix[:6])
     if user is not None:
         queryset = scope_queryset(queryset, user)
     for row, snapshot in build_snapshots(queryset):

@@ -46,7 +46,7 @@ from households.choices import (
     MemberStatus,
 )
 from households.models import Household, Member, StatusChange
-from registry.scoping import prefix_q, scope_queryset
+from registry.scoping import prefix_q, scope_queryset, subtree_q
 from villages import selectors as village_selectors
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel
 from villages.models import Division
@@ -59,20 +59,8 @@ RETURN_ACTION = "return_to_poverty"
 
 
 def area_q(division: Division, path: str = "village_id", county_path: str = "county_code") -> Q:
-    """Return the filter for rows in ``division``'s subtree.
-
-    ``path`` is the lookup of the row's village code, ``county_path`` of its county code
-    (every household-scoped table carries one: the index the counts use). A province or
-    prefecture is a range of county codes; a county is one county code; below, the
-    village code narrows it further.
-    """
-    prefix = division.prefix
-    if len(prefix) < 6:
-        return prefix_q(county_path, prefix, width=6)
-    condition = Q(**{county_path: prefix[:6]})
-    if len(prefix) > 6:
-        condition &= prefix_q(path, prefix)
-    return condition
+    """Return the filter for rows in ``division``'s subtree (:func:`registry.scoping.subtree_q`)."""
+    return subtree_q(division.prefix, path, county_path)
 
 
 # Figures ---------------------------------------------------------------------------------------

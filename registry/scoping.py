@@ -41,6 +41,25 @@ def prefix_q(path: str, prefix: str, width: int = 12) -> Q:
     return Q(**{f"{path}__gte": low, f"{path}__lte": high})
 
 
+def subtree_q(prefix: str, path: str = "village_id", county_path: str | None = "county_code") -> Q:
+    """Return the filter for rows in the subtree of the division whose code prefix is ``prefix``.
+
+    ``path`` is the lookup of the row's village code, ``county_path`` of the county code
+    the row carries (every household-scoped table has one: the index a county's reads
+    use), or ``None`` where it carries none. A province or prefecture is a range of county
+    codes; a county is one county code, alone (beside a village-code range PostgreSQL
+    would guess a handful of rows); below, the village code narrows it further.
+    """
+    if county_path is None:
+        return prefix_q(path, prefix)
+    if len(prefix) < 6:
+        return prefix_q(county_path, prefix, width=6)
+    condition = Q(**{county_path: prefix[:6]})
+    if len(prefix) > 6:
+        condition &= prefix_q(path, prefix)
+    return condition
+
+
 @dataclass(frozen=True)
 class Scope:
     """What one user may see: everything (``unrestricted``) or the subtrees of ``prefixes``."""

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from registry.filters import UTCIsoDateTimeFilter
-from registry.scoping import prefix_q
+from registry.scoping import subtree_q
 from villages.choices import (
     LEVEL_PREFIX_LENGTH,
     CountyExitStatus,
@@ -23,24 +23,15 @@ YEAR_BOUNDS = {"min_value": 1900, "max_value": 2100}
 def within_division(queryset, path: str, code: str, county_path: str | None = None):
     """Filter ``queryset`` to the subtree of the division ``code`` (descendants included).
 
-    ``county_path`` names the rows' own county code, where they carry one: inside a
-    county, the filter then also says ``county_code = …``, which an index on
-    ``(county_code, id)`` answers in id order (a page of a county's households reads one
-    index range, instead of walking the primary key past other counties' rows).
+    ``county_path`` names the rows' own county code, where they carry one: the filter
+    then reads the ``(county_code, id)`` index (:func:`registry.scoping.subtree_q`), so a
+    page of a county's households reads one index range instead of walking the primary
+    key past other counties' rows.
     """
     division = Division.objects.filter(pk=code).only("code", "level").first()
     if division is None:
         return queryset.none()
-    length = LEVEL_PREFIX_LENGTH[division.level]
-    county_length = LEVEL_PREFIX_LENGTH[DivisionLevel.COUNTY]
-    if county_path and length >= county_length:
-        queryset = queryset.filter(**{county_path: division.code[:county_length]})
-        if length == county_length:
-            # The county code says it all; a village-code range beside it would only make
-            # PostgreSQL think the two conditions leave a handful of rows, and sort the
-            # whole county instead of reading its first page from the index.
-            return queryset
-    return queryset.filter(prefix_q(path, division.code[:length]))
+    return queryset.filter(subtree_q(division.code[: LEVEL_PREFIX_LENGTH[division.level]], path, county_path))
 
 
 def division_search_q(value: str, path: str = "") -> Q:
