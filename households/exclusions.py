@@ -168,17 +168,25 @@ check_deceased = _list_rule(
 )
 
 
+#: Why a person is flagged for splitting a household (拆户), by both forms of the rule.
+SPLIT_HOUSEHOLD_HIT = _("%(name)s 于 %(date)s 从 %(household)s 户迁出，疑为分户")
+
+
+def _split_since() -> date:
+    """Return the earliest move-out date the split-household rule looks at."""
+    return date.today() - timedelta(days=getattr(settings, "REGISTRY_SPLIT_HOUSEHOLD_DAYS", 365))
+
+
 @rule("split_household", _("为享受政策而分户"))
 def check_split_household(people: list[PersonRef], household_id: int | None) -> list[ExclusionHit]:
     """Flag a member who moved out of another household within the configured window (拆户)."""
     from households.models import Member
 
-    window = timedelta(days=getattr(settings, "REGISTRY_SPLIT_HOUSEHOLD_DAYS", 365))
     recent = (
         Member.objects.filter(
             id_number__in=[p.id_number for p in people],
             status=MemberStatus.MOVED_OUT,
-            status_date__gte=date.today() - window,
+            status_date__gte=_split_since(),
         )
         .exclude(household_id=household_id)
         .select_related("household")
@@ -189,8 +197,7 @@ def check_split_household(people: list[PersonRef], household_id: int | None) -> 
             rule="split_household",
             name=m.name,
             explanation=str(
-                _("%(name)s 于 %(date)s 从 %(household)s 户迁出，疑为分户")
-                % {"name": m.name, "date": m.status_date, "household": m.household.registry_number}
+                SPLIT_HOUSEHOLD_HIT % {"name": m.name, "date": m.status_date, "household": m.household.registry_number}
             ),
             id_number=m.id_number,
         )
@@ -201,7 +208,6 @@ def check_split_household(people: list[PersonRef], household_id: int | None) -> 
 
 @bulk_rule("split_household")
 def check_split_household_many(names: dict[str, str]) -> list[ExclusionHit]:
-    window = timedelta(days=getattr(settings, "REGISTRY_SPLIT_HOUSEHOLD_DAYS", 365))
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT m.id_number, m.name, m.status_date, h.registry_number
@@ -210,17 +216,14 @@ def check_split_household_many(names: dict[str, str]) -> list[ExclusionHit]:
                   JOIN households_household h ON h.id = m.household_id
                  WHERE m.status = %s AND m.status_date >= %s
                  ORDER BY m.id""",
-            [MemberStatus.MOVED_OUT, date.today() - window],
+            [MemberStatus.MOVED_OUT, _split_since()],
         )
         rows = cursor.fetchall()
     return [
         ExclusionHit(
             rule="split_household",
             name=name,
-            explanation=str(
-                _("%(name)s 于 %(date)s 从 %(household)s 户迁出，疑为分户")
-                % {"name": name, "date": status_date, "household": registry_number}
-            ),
+            explanation=str(SPLIT_HOUSEHOLD_HIT % {"name": name, "date": status_date, "household": registry_number}),
             id_number=id_number,
         )
         for id_number, name, status_date, registry_number in rows
