@@ -41,10 +41,9 @@ from households.choices import (
 from households.exclusions import PersonRef, load_people, run_exclusion_checks_many
 from households.idnumber import parse_id_numbers
 from households.models import Household, Member, StatusChange
-from registry.audit import SYSTEM_ACTOR, client_address_var
+from registry.audit import audit_records
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.jobs import runner
-from registry.models import AuditEntry
 from registry.pgcopy import copy_model
 from registry.roles import Capability, roles_with, user_has_capability
 from registry.scoping import user_scope
@@ -465,7 +464,6 @@ def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filenam
     Every village receiving households is locked first (as a single application locks
     its village), so registry numbers follow each village's last one without gaps.
     """
-    from django.contrib.contenttypes.models import ContentType
 
     now, today = timezone.now(), date.today()
     by_village: dict[str, list[ParsedHousehold]] = defaultdict(list)
@@ -544,7 +542,7 @@ def _write(actor, parsed: ParsedFile, report: ImportReport, progress, *, filenam
         count,
         now=now,
     )
-    _audit(actor, parsed, by_village, ranges, filename, ContentType.objects.get_for_model(Division))
+    _audit(actor, by_village, ranges, filename)
     report.registry_numbers = numbers
     if progress:
         progress(len(member_rows), len(member_rows), "正在写入", force=True)
@@ -560,27 +558,21 @@ def _reserve_ids(model, count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _audit(actor, parsed, by_village, ranges, filename: str, content_type) -> None:
+def _audit(actor, by_village, ranges, filename: str) -> None:
     """Record the import: one entry per village, naming the file and the registry numbers it gave.
 
     Each village's households are numbered consecutively, so the first and last number
     name them all; each household's own history holds the import too, as its first
     status change (``apply``, ``批量导入``, by the same actor).
     """
-    username = actor.get_username() if actor is not None else SYSTEM_ACTOR
-    address = client_address_var.get()
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                actor=actor if actor is not None and actor.pk else None,
-                actor_username=username,
-                client_address=address,
-                content_type=content_type,
-                object_id=code,
-                object_repr=str(households[0].village)[:200],
-                scope_code=code,
-                action="household.import",
-                after={
+    audit_records(
+        actor=actor,
+        action="household.import",
+        entries=[
+            (
+                households[0].village,
+                code,
+                {
                     "file": filename[-200:],
                     "households": len(households),
                     "members": sum(len(h.rows) for h in households),
@@ -589,7 +581,7 @@ def _audit(actor, parsed, by_village, ranges, filename: str, content_type) -> No
                 },
             )
             for code, households in sorted(by_village.items())
-        ]
+        ],
     )
 
 

@@ -67,11 +67,32 @@ def audit_record(
     Must run inside the calling service's ``transaction.atomic`` block, so the audit row
     commits or rolls back with the change it describes.
     """
+    if not connection.in_atomic_block:
+        raise RuntimeError(NOT_IN_TRANSACTION)
+    entry = _entry(actor, action, instance, scope_code=scope_code, before=before, after=after)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_records(*, actor, action: str, entries: list[tuple[models.Model, str, dict]]) -> None:
+    """Write one audit row per ``(instance, scope_code, after)`` of ``entries``, in one insert.
+
+    For a bulk service (an import): the rows are those :func:`audit_record` would write,
+    inside the calling service's transaction likewise.
+    """
     from registry.models import AuditEntry
 
     if not connection.in_atomic_block:
         raise RuntimeError(NOT_IN_TRANSACTION)
-    return AuditEntry.objects.create(
+    AuditEntry.objects.bulk_create(
+        [_entry(actor, action, instance, scope_code=scope_code, after=after) for instance, scope_code, after in entries]
+    )
+
+
+def _entry(actor, action: str, instance: models.Model, *, scope_code: str, before=None, after=None):
+    from registry.models import AuditEntry
+
+    return AuditEntry(
         actor=actor if actor is not None and actor.pk else None,
         actor_username=actor.get_username() if actor is not None else SYSTEM_ACTOR,
         client_address=client_address_var.get(),
