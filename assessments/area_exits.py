@@ -53,7 +53,7 @@ from registry.audit import audit_record, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Role
 from registry.scoping import prefix_q
-from registry.services import ensure_four_eyes, full_clean_or_raise, require_in_scope
+from registry.services import REASON_MAX_LENGTH, ensure_four_eyes, full_clean_or_raise, require_in_scope
 from villages.choices import CountyExitStatus, DivisionLevel, RegionClass, VillageExitStatus
 from villages.models import CountyStatus, Division, VillageStatus
 from villages.selectors import poverty_incidence
@@ -401,8 +401,8 @@ def _check_step(workflow: Workflow, case, step: Step, actor, reason: str, on_dat
     reason = (reason or "").strip()
     if step.needs_reason and not reason:
         raise _invalid(household_errors.REASON_REQUIRED % {"action": step.label}, "reason")
-    if len(reason) > 500:
-        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": 500}, "reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}, "reason")
     check_not_future(on_date)
     previous = case.steps.order_by("-id").values_list("effective_date", flat=True).first()
     if previous and on_date < previous:
@@ -906,7 +906,7 @@ def county_exit_evaluate(*, actor, case: CountyExitCase, on_date: date | None = 
     case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "evaluate", "", on_date)
     fields, extra = _evaluate(case)
     summary = "；".join(c["explanation"] for c in case.evaluation["checks"])
-    return _move(COUNTY_WORKFLOW, case, step, actor, summary[:500], on_date, fields, **extra)
+    return _move(COUNTY_WORKFLOW, case, step, actor, summary[:REASON_MAX_LENGTH], on_date, fields, **extra)
 
 
 def _county_approve(case: CountyExitCase, actor, on_date: date):
@@ -968,7 +968,14 @@ def _objection_resolve(workflow: Workflow, *, actor, objection, upheld: bool, re
     )  # fmt: skip
     if upheld:
         case = _lock(workflow, objection.case)
-        _move(workflow, case, workflow.steps["objection_return"], actor, objection.resolution[:500], date.today())
+        _move(
+            workflow,
+            case,
+            workflow.steps["objection_return"],
+            actor,
+            objection.resolution[:REASON_MAX_LENGTH],
+            date.today(),
+        )
     return objection
 
 

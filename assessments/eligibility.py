@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, F, Func, Q, Value
 from django.utils import translation
@@ -379,3 +380,84 @@ def build_snapshots(assessments, *, chunk_size: int = SNAPSHOT_CHUNK) -> Iterato
             household = {f: row[key] for key, f in household_keys}
             standards = {**standards, "compulsory_education_ages": list(standards["compulsory_education_ages"])}
             yield row, _snapshot(household, row, present, standards)
+
+
+# What changed since a decision was judged ------------------------------------------------------------
+
+
+def _shown(field, value) -> str:
+    """Return ``value`` of a model ``field`` as a person reads it: choice labels, 是/否, 未填 for nothing."""
+    if value is None or value == "" or value == []:
+        return _("未填")
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    choices = dict(field.flatchoices) if field is not None and field.choices else {}
+    return str(choices.get(value, value))
+
+
+def _field(model, name: str):
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:  # a snapshot key with no model field is labelled by its key
+        return None
+
+
+def _label(field, name: str) -> str:
+    return str(field.verbose_name) if field is not None else name
+
+
+def snapshot_changes(before: dict, after: dict) -> list[str]:
+    """Return, in Chinese, each input of the rules that differs between two snapshots of one decision.
+
+    Compared: the household's, the assessment's and each member's fields the rules read,
+    who the members were, the standards in force and the rule-set version; identifiers
+    and the assessment's version number are not inputs. An empty list means the decision
+    judged exactly the data as it is now, so what is certified is what was reviewed.
+    """
+    from assessments.choices import ParameterKey
+    from assessments.models import Assessment
+    from households.models import Household, Member
+
+    changes: list[str] = []
+
+    def compare(model, name: str, old, new, prefix: str = "") -> None:
+        if old != new:
+            field = _field(model, name)
+            changes.append(f"{prefix}{_label(field, name)} {_shown(field, old)}→{_shown(field, new)}")
+
+    if before.get("rule_set_version") != after.get("rule_set_version"):
+        changes.append(f"{_('规则版本')} {before.get('rule_set_version')}→{after.get('rule_set_version')}")
+    old_household, new_household = before.get("household") or {}, after.get("household") or {}
+    for name in ("housing_grade", "housing_renovated", "drinking_water_safe"):
+        compare(Household, name, old_household.get(name), new_household.get(name))
+    old_assessment, new_assessment = before.get("assessment") or {}, after.get("assessment") or {}
+    for name in ASSESSMENT_FIELDS:
+        if name not in ("id", "version", "education_exempt_members"):
+            compare(Assessment, name, old_assessment.get(name), new_assessment.get(name))
+    old_members = {m["id"]: m for m in before.get("members") or []}
+    new_members = {m["id"]: m for m in after.get("members") or []}
+    names = {**{i: m["name"] for i, m in old_members.items()}, **{i: m["name"] for i, m in new_members.items()}}
+    old_exempt = set(old_assessment.get("education_exempt_members") or [])
+    new_exempt = set(new_assessment.get("education_exempt_members") or [])
+    if old_exempt != new_exempt:
+        field = _field(Assessment, "education_exempt_members")
+        shown = ["、".join(names.get(i, f"#{i}") for i in sorted(ids)) or _("无") for ids in (old_exempt, new_exempt)]
+        changes.append(f"{_label(field, 'education_exempt_members')} {shown[0]}→{shown[1]}")
+    for member_id in sorted(old_members.keys() - new_members.keys()):
+        changes.append(_("成员 %(name)s 已不在户内") % {"name": old_members[member_id]["name"]})
+    for member_id in sorted(new_members.keys() - old_members.keys()):
+        changes.append(_("新增成员 %(name)s") % {"name": new_members[member_id]["name"]})
+    for member_id in sorted(old_members.keys() & new_members.keys()):
+        old, new = old_members[member_id], new_members[member_id]
+        prefix = _("成员 %(name)s 的") % {"name": names[member_id]}
+        for name in MEMBER_FIELDS[1:]:
+            compare(Member, name, old.get(name), new.get(name), prefix)
+    old_standards, new_standards = before.get("standards") or {}, after.get("standards") or {}
+    labels = dict(ParameterKey.choices)
+    for key in sorted(old_standards.keys() | new_standards.keys()):
+        old, new = old_standards.get(key), new_standards.get(key)
+        if old != new:
+            changes.append(f"{labels.get(key, key)} {_shown(None, old)}→{_shown(None, new)}")
+    return changes

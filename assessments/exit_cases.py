@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments import errors
 from assessments.choices import ExitCaseStatus
-from assessments.eligibility import all_passed, build_snapshot, evaluate
+from assessments.eligibility import all_passed, build_snapshot, evaluate, snapshot_changes
 from assessments.models import Assessment, ExitCase, ExitCaseStep, ExitObjection
 from assessments.parameters import notice_days
 from households import errors as household_errors
@@ -32,7 +32,7 @@ from households.workflow import apply_transition, check_not_future
 from registry.audit import audit_record
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, Role
-from registry.services import ensure_four_eyes, require_capability, require_in_scope
+from registry.services import REASON_MAX_LENGTH, ensure_four_eyes, require_capability, require_in_scope
 
 C = ExitCaseStatus
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -49,6 +49,7 @@ class Step:
     review: bool = False
     opens_notice: bool = False
     closes_notice: bool = False
+    rechecks: bool = False  # judges the data as it is now; refused if it differs from what was proposed
     internal: bool = False  # applied only by the decision on an objection
 
 
@@ -71,7 +72,7 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "township_approve", _("乡镇审核通过"), (C.NOTICE_ENDED,), C.TOWNSHIP_REVIEWED, frozenset({Role.TOWNSHIP}),
-            review=True,
+            review=True, rechecks=True,
         ),
         Step(
             "township_return", _("乡镇退回修改"), (C.NOTICE_ENDED,), C.RETURNED, frozenset({Role.TOWNSHIP}),
@@ -79,7 +80,7 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "county_certify", _("县级审定并公告退出"), (C.TOWNSHIP_REVIEWED,), C.CERTIFIED, frozenset({Role.COUNTY}),
-            review=True,
+            review=True, rechecks=True,
         ),
         Step(
             "county_return", _("县级退回修改"), (C.TOWNSHIP_REVIEWED,), C.RETURNED, frozenset({Role.COUNTY}),
@@ -224,8 +225,8 @@ def exit_case_transition(
             else household_errors.REASON_REQUIRED % {"action": step.label}
         )
         raise _invalid(message, "reason")
-    if len(reason) > 500:
-        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": 500}, "reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}, "reason")
     limit = ExitCase._meta.get_field("acknowledged_by").max_length
     if action == "acknowledge" and len(reason) > limit:
         raise _invalid(errors.ACK_NAME_TOO_LONG % {"limit": limit}, "reason")
@@ -246,28 +247,42 @@ def exit_case_transition(
             raise ApplicationError(
                 household_errors.OBJECTION_PENDING % {"count": pending}, code="objection_pending", status=409
             )
-    if action in ("county_certify", "resubmit"):
-        _rejudge(case, certify=action == "county_certify")
+    if step.rechecks:
+        _recheck(case)
+    elif action == "resubmit":
+        _rejudge(case)
     return _move(case, step, actor, reason, on_date)
 
 
-def _rejudge(case: ExitCase, *, certify: bool) -> None:
-    """Certification re-checks the assessment is the one judged; resubmission judges it anew."""
+def _recheck(case: ExitCase) -> None:
+    """Judge the case's data as it is now: refused, naming each change, unless it is exactly what was proposed.
+
+    What is certified is what was reviewed: a household, member, assessment or standard
+    changed after the proposal sends the case back (退回) to be resubmitted and judged anew.
+    """
+    household = Household.objects.get(pk=case.household_id)
+    if household.status not in (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED):
+        raise _invalid(
+            errors.EXIT_NOT_REGISTERED % {"status": household.get_status_display()}, status=409, code="conflict"
+        )
     assessment = Assessment.objects.get(pk=case.assessment_id)
-    if certify:
-        if assessment.version != case.snapshot["assessment"]["version"]:
-            raise _invalid(
-                errors.EXIT_ASSESSMENT_CHANGED
-                % {"then": case.snapshot["assessment"]["version"], "now": assessment.version},
-                status=409,
-                code="conflict",
-            )
-        household = Household.objects.get(pk=case.household_id)
-        if household.status not in (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED):
-            raise _invalid(
-                errors.EXIT_NOT_REGISTERED % {"status": household.get_status_display()}, status=409, code="conflict"
-            )
-        return
+    assessment.household = household
+    snapshot, results = _judge(assessment)
+    changes = snapshot_changes(case.snapshot, snapshot)
+    if changes:
+        raise ApplicationError(
+            errors.EXIT_DATA_CHANGED % {"changes": "；".join(changes)},
+            code="data_changed",
+            fields={"changes": changes},
+            status=409,
+        )
+    if not all_passed(results):
+        raise _rules_failed(results)
+
+
+def _rejudge(case: ExitCase) -> None:
+    """Resubmission judges the case's data anew; the new snapshot is what the next round reviews."""
+    assessment = Assessment.objects.get(pk=case.assessment_id)
     snapshot, results = _judge(assessment)
     if not all_passed(results):
         raise _rules_failed(results)
@@ -386,7 +401,7 @@ def exit_objection_resolve(*, actor, objection: ExitObjection, upheld: bool, res
     )
     if upheld:
         case = ExitCase.objects.select_for_update().get(pk=objection.case_id)
-        _move(case, STEPS["objection_return"], actor, objection.resolution[:500], date.today())
+        _move(case, STEPS["objection_return"], actor, objection.resolution[:REASON_MAX_LENGTH], date.today())
     return objection
 
 

@@ -373,10 +373,13 @@ def attach_error(error: ApplicationError, form: forms.Form, *, member_forms=(), 
 
     ``error.fields`` keys are field names, ``members`` (the member rows as a whole) or
     ``members.N.field`` (row N of the members the service received, i.e. ``member_forms[N]``).
+    A key that names no field of the form (``rules``, ``changes``) is a detail of the whole
+    refusal: its message, which lists them, shows once among the non-field errors.
     """
     if not error.fields:
         form.add_error(None, str(error.message))
         return
+    whole_shown = False
     for key, messages in error.fields.items():
         messages = [str(m) for m in messages]
         target, name = form, key
@@ -393,6 +396,11 @@ def attach_error(error: ApplicationError, form: forms.Form, *, member_forms=(), 
             name = None
         if name is not None and target[name].is_hidden:
             name = None
+        if name is None and target is form and key not in ("__all__", "members") and not key.startswith("members."):
+            if not whole_shown:
+                form.add_error(None, str(error.message))
+                whole_shown = True
+            continue
         target.add_error(name, messages)
 
 

@@ -28,14 +28,13 @@ from households.models import Household, Member, StatusChange
 from registry.audit import audit_record
 from registry.errors import ApplicationError
 from registry.roles import Role
-from registry.services import ensure_four_eyes, require_in_scope
+from registry.services import REASON_MAX_LENGTH, ensure_four_eyes, require_in_scope
 
 S = HouseholdStatus
 P = IdentificationStep
 ACTIVE_STATUSES = tuple(s for s in HouseholdStatus.values if s not in CLOSED_STATUSES)
 NOTICE_STEPS = (P.VILLAGE_NOTICE, P.TOWNSHIP_NOTICE)
 #: Longest reason a transition records (the status_reason and StatusChange.reason columns).
-REASON_MAX_LENGTH = 500
 
 
 @dataclass(frozen=True)

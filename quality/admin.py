@@ -11,11 +11,12 @@ from quality.rules import RULES
 from quality.selectors import finding_explanation
 from registry.admin_base import ScopedModelAdmin
 from registry.roles import Capability, user_has_capability
+from registry.services import REASON_MAX_LENGTH
 
 
 class AcceptForm(forms.Form):
     reason = forms.CharField(
-        label=_("核实理由"), max_length=services.REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("核实理由"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 

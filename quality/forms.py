@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from quality.services import REASON_MAX_LENGTH
+from registry.services import REASON_MAX_LENGTH
 
 
 class AcceptForm(forms.Form):

@@ -33,13 +33,12 @@ from registry.audit import audit_record, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, user_has_capability
 from registry.scoping import prefix_q
-from registry.services import clean_reason, require_capability, require_in_scope
+from registry.services import REASON_MAX_LENGTH, clean_reason, require_capability, require_in_scope
 from villages.choices import DivisionLevel
 from villages.models import Division
 
 #: Levels a person may run the checks for (the whole registry is the system's nightly run).
 RUN_LEVELS = (DivisionLevel.COUNTY, DivisionLevel.TOWNSHIP, DivisionLevel.VILLAGE)
-REASON_MAX_LENGTH = 500
 BATCH = 1000
 
 Progress = Callable[..., None]

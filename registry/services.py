@@ -31,6 +31,10 @@ def require_capability(actor, capability: str) -> None:
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
 
 
+#: The longest reason a workflow step, a decision or a verification keeps.
+REASON_MAX_LENGTH = 500
+
+
 def clean_reason(reason: str | None, *, required, too_long, limit: int, field: str = "reason") -> str:
     """Return a reason given for an act, stripped; refuse it empty (if ``required``, its message) or too long.
 

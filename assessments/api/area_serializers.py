@@ -24,8 +24,8 @@ from assessments.models import (
     VillageExitCase,
 )
 from households.api.serializers import SharedEnumField, StrictSerializer
-from households.workflow import REASON_MAX_LENGTH
 from registry.api.fields import ChoiceLabelField
+from registry.services import REASON_MAX_LENGTH
 from villages.choices import RegionClass
 
 

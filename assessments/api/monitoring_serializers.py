@@ -18,8 +18,8 @@ from assessments.models import FLAG_TRIGGERS, MonitoringFlag, MonitoringFlagStep
 from assessments.monitoring import STEPS
 from households.api.serializers import SharedEnumField, StrictSerializer
 from households.choices import Cause, HouseholdStatus
-from households.workflow import REASON_MAX_LENGTH
 from registry.api.fields import ChoiceLabelField
+from registry.services import REASON_MAX_LENGTH
 
 #: The flag steps a client may request (the return to poverty has its own endpoint).
 MonitoringFlagAction = models.TextChoices(

@@ -31,8 +31,8 @@ from assessments.models import (
     HelpMeasure,
 )
 from households.api.serializers import MAX_ID, HelperBriefSerializer, SharedEnumField, StrictSerializer
-from households.workflow import REASON_MAX_LENGTH
 from registry.api.fields import ChoiceLabelField
+from registry.services import REASON_MAX_LENGTH
 
 #: The exit steps a client may request (an upheld objection returns the case itself).
 ExitCaseAction = models.TextChoices(

@@ -683,7 +683,9 @@ class ExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "`withdraw` or `resubmit` (judged anew). Refused with 409 when the step does not fit the status "
             "(`transition_not_allowed`), under four-eyes (`four_eyes`), before the notice ends "
             "(`notice_not_ended`), with a pending objection (`objection_pending`), when a resubmission fails "
-            "the rules (`rules_failed`) or the assessment changed since it was judged (`conflict`); with "
+            "the rules (`rules_failed`), or — at township review and county certification, which judge the data "
+            "as it is now — when any input of the rules changed since the proposal (`data_changed`, each change "
+            "named in `fields.changes`; return the case and resubmit it); with "
             "403 when the caller's role may not take it."
         ),
         parameters=[CASE_ID],
@@ -735,7 +737,7 @@ class ExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                             "status": "township_reviewed",
                             "status_display": "乡镇审核通过",
                             "certificate_code": None,
-                            "message": "申请提出后年度核查已修改（版本 1 → 2），请退回后重新提交。",
+                            "message": "提出后以下信息已修改：住房安全等级 C级（局部危房）→D级（整栋危房）。请退回后重新提交。",
                         },
                         {
                             "id": 404,

@@ -43,10 +43,11 @@ from households.choices import (
 from households.filtersets import looks_like_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
 from households.privacy import mask_id, note_disclosure
-from households.workflow import REASON_MAX_LENGTH, TRANSITIONS
+from households.workflow import TRANSITIONS
 from registry.api.fields import ChoiceLabelField
 from registry.api.serializers import ListedFieldsMixin
 from registry.roles import user_can_see_pii
+from registry.services import REASON_MAX_LENGTH
 
 #: The largest id of a row (BigAutoField).
 MAX_ID = 2**63 - 1

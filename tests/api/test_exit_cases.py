@@ -326,11 +326,12 @@ def test_acknowledgement_signatory_must_fit_the_record(api_for, users, proposed)
 
 
 def test_certification_refuses_a_case_whose_assessment_changed(api_for, users, reviewed):
-    assessment_record(actor=users["team_lian"], household=reviewed.household, year=2018, data={"notes": "补充"})
+    assessment_record(actor=users["team_lian"], household=reviewed.household, year=2018, data={"wage_income": 900})
     client = api_for("county_jianghua")
     before = state(reviewed)
-    error = assert_error(client.post(url(reviewed, "transitions/"), {"action": "county_certify"}), 409, "conflict")
-    assert "已修改" in error["message"]
+    error = assert_error(client.post(url(reviewed, "transitions/"), {"action": "county_certify"}), 409, "data_changed")
+    assert "提出后以下信息已修改：家庭纯收入" in error["message"]
+    assert [c.split(" ")[0] for c in error["fields"]["changes"]] == ["家庭纯收入", "人均纯收入"]
     assert state(reviewed) == before
 
 
@@ -404,8 +405,8 @@ def test_objection_outside_the_notice_or_scope(api_for, users, proposed):
 
 def test_batch_certifies_each_case_and_reports_every_id(api_for, users, divisions):
     cases = [exit_through(propose(users, divisions), users, until="township_approve") for _ in range(3)]
-    # The second case's assessment changes after the township review: it must be refused.
-    assessment_record(actor=users["team_lian"], household=cases[1].household, year=2018, data={"notes": "改"})
+    # The second case's income is corrected after the township review: it must be refused.
+    assessment_record(actor=users["team_lian"], household=cases[1].household, year=2018, data={"wage_income": 30000})
     elsewhere = propose(users, divisions, village=SHETIAN)
     ids = [c.pk for c in cases] + [elsewhere.pk, 999999999, cases[0].pk]
     answer = body(api_for("county_jianghua").post(f"{URL}certify-batch/", {"ids": ids, "on_date": days_ago(1)}))
@@ -426,7 +427,7 @@ def test_batch_certifies_each_case_and_reports_every_id(api_for, users, division
         "未审定（见原因）",
         None,
     )
-    assert "已修改" in refused["message"]
+    assert "提出后以下信息已修改：家庭纯收入" in refused["message"]
     assert (hidden["status"], hidden["message"]) == (None, str(NOT_FOUND))
     statuses = dict(ExitCase.objects.filter(pk__in=ids).values_list("pk", "status"))
     assert [statuses[c.pk] for c in cases] == ["certified", "township_reviewed", "certified"]

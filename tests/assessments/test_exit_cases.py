@@ -157,12 +157,13 @@ def test_dismissed_objection_lets_the_notice_close(users, proposed):
 
 def test_certification_refuses_a_case_whose_assessment_changed(users, proposed):
     case = exit_through(proposed, users, until="township_approve")
-    assessment_record(actor=users["team_lian"], household=case.household, year=2018, data={"notes": "补充说明"})
+    assessment_record(actor=users["team_lian"], household=case.household, year=2018, data={"wage_income": 25000})
     error = refused(
         lambda: exit_case_transition(actor=users["county_jianghua"], case=case, action="county_certify"),
         case=case,
+        code="data_changed",
     )
-    assert "已修改" in str(error)
+    assert str(error).startswith("提出后以下信息已修改：家庭纯收入 20000.00→25000.00；人均纯收入")
 
 
 def test_county_returns_and_rejects_with_a_reason(users, proposed):
@@ -181,8 +182,8 @@ def test_batch_certification_checks_each_case(users, divisions):
             actor=users["team_lian"], household=household, year=2018, on_date=date.today() - timedelta(days=21)
         )
         cases.append(exit_through(case, users, until="township_approve"))
-    # The second case's assessment changes after township review: it must not be certified.
-    assessment_record(actor=users["team_lian"], household=cases[1].household, year=2018, data={"notes": "改"})
+    # The second case's income is corrected after township review: it must not be certified.
+    assessment_record(actor=users["team_lian"], household=cases[1].household, year=2018, data={"wage_income": 900})
     outcome = exit_case_certify_batch(actor=users["county_jianghua"], cases=cases)
     assert [error is None for _case, error in outcome] == [True, False, True]
     statuses = list(
