@@ -737,7 +737,7 @@ class ExitCaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                             "status": "township_reviewed",
                             "status_display": "乡镇审核通过",
                             "certificate_code": None,
-                            "message": "提出后以下信息已修改：住房安全等级 C级（局部危房）→D级（整栋危房）。请退回后重新提交。",
+                            "message": "提出后以下信息已修改：住房安全等级 B级→D级（整栋危房）。请退回后重新提交。",
                         },
                         {
                             "id": 404,
