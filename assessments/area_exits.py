@@ -22,14 +22,11 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assessments.choices import CountyExitCaseStatus, ParameterKey, VillageExitCaseStatus
@@ -45,15 +42,15 @@ from assessments.models import (
     VillageExitStep,
 )
 from assessments.parameters import decimal_parameter, incidence_threshold, notice_days, parameter
-from households import errors as household_errors
 from households.choices import REGISTERED_EVER, HouseholdStatus, MemberStatus
 from households.models import Household, Member
-from households.workflow import check_not_future
+from registry import workflow as engine
 from registry.audit import audit_record, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Role
 from registry.scoping import prefix_q
-from registry.services import REASON_MAX_LENGTH, ensure_four_eyes, full_clean_or_raise, require_in_scope
+from registry.services import REASON_MAX_LENGTH, full_clean_or_raise, require_in_scope
+from registry.workflow import Step, Workflow, check_not_future, invalid, refuse_changed
 from villages.choices import CountyExitStatus, DivisionLevel, RegionClass, VillageExitStatus
 from villages.models import CountyStatus, Division, VillageStatus
 from villages.selectors import poverty_incidence
@@ -83,7 +80,8 @@ MISSED_EXCEEDS_UNREGISTERED = _("发现漏评人口 %(missed)d 人超过该村�
 VISIT_BEFORE_SAMPLE = _("核查日期不能早于抽样日期 %(sampled)s。")
 VISITS_INCOMPLETE = _("尚有 %(households)d 户、%(villages)d 个村未登记核查记录，不能评估。")
 EVALUATION_VETOED = _("专项评估未通过（一票否决 %(count)d 项）：%(checks)s")
-OBJECTION_NOT_IN_NOTICE = _("只能在公示期间登记异议。")
+OBJECTION_NOT_IN_NOTICE = engine.OBJECTION_ONLY_IN_NOTICE
+CASE_STEP_NOT_ALLOWED = _("申请当前为“%(status)s”，不能执行“%(action)s”。")
 
 #: Labels of the usual checklist items; an item the parameter adds shows as its key.
 CHECKLIST_LABELS = {
@@ -96,23 +94,78 @@ HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
+# What the approvals check again and do ---------------------------------------------------------
+
+
+def _not_vetoed(case: CountyExitCase, actor, on_date: date) -> None:
+    """Refuse while the evaluation has a veto (一票否决)."""
+    if not case.evaluation_passed:
+        raise _failed([RuleResult(**c) for c in case.evaluation["checks"]], EVALUATION_VETOED, "vetoed")
+
+
+def _same(then, now) -> bool:
+    """Return whether two figures are equal, as numbers where they are numbers (2.00 is 2)."""
+    try:
+        return Decimal(str(then)) == Decimal(str(now))
+    except InvalidOperation:
+        return then == now
+
+
+def _changed(labels: dict, then: dict, now: dict) -> list[str]:
+    return [f"{labels[key]} {then.get(key)}→{now[key]}" for key in labels if not _same(then.get(key), now[key])]
+
+
+def _village_unchanged(case: VillageExitCase, actor, on_date: date) -> None:
+    """Count the incidence again: refused if the village no longer qualifies, or, naming each figure,
+    if the figures are not the ones proposed and noticed."""
+    figures, results = village_exit_judge(village=case.village, checklist=case.checklist)
+    if not all(r.passed for r in results):
+        raise _failed(results, VILLAGE_CHECKS_FAILED, "checks_failed")
+    then = {name: getattr(case, name) for name in VILLAGE_FIGURES}
+    labels = {name: VillageExitCase._meta.get_field(name).verbose_name for name in VILLAGE_FIGURES}
+    changes = _changed(labels, then, figures)
+    if changes:
+        raise refuse_changed(changes)
+
+
+def _village_approve(case: VillageExitCase, actor, on_date: date, reason: str):
+    village_exit_record(actor=actor, village=case.village, year=case.year)
+    case.approved_on = on_date
+    return ["approved_on"], {"incidence_at_approval": str(case.incidence)}
+
+
+def _county_unchanged(case: CountyExitCase, actor, on_date: date) -> None:
+    """Count the evaluation again: refused, naming each count, if the registry or the visits changed since."""
+    _county_status(case.county)
+    counts, _checks = county_exit_checks(case)
+    changes = _changed(COUNT_LABELS, (case.evaluation or {}).get("counts", {}), counts)
+    if changes:
+        raise refuse_changed(changes)
+
+
+def _county_approve(case: CountyExitCase, actor, on_date: date, reason: str):
+    county_exit_record(actor=actor, county=case.county, year=case.year)
+    case.approved_on = on_date
+    return ["approved_on"], {}
+
+
+#: The figures a village's exit is proposed on, counted again at approval.
+VILLAGE_FIGURES = ("poor_persons", "rural_population", "region_class", "threshold")
+#: The evaluation's counts, counted again at approval.
+COUNT_LABELS = {
+    "sampled_households": _("抽查脱贫户数"),
+    "wrongly_exited_households": _("错退户数"),
+    "wrongly_exited_persons": _("错退户人口"),
+    "approving_households": _("认可户数"),
+    "sampled_villages": _("抽查村数"),
+    "unregistered_population": _("抽查村非建档立卡人口"),
+    "missed_persons": _("漏评人口"),
+    "poor_persons": _("未脱贫人口"),
+    "rural_population": _("农村户籍人口"),
+}
+
+
 # The tables of steps ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    action: str
-    label: str
-    sources: tuple[str, ...]
-    target: str
-    roles: frozenset[str]
-    stage: str  # four eyes: a review may not be taken by anyone who acted at another, earlier stage
-    needs_reason: bool = False
-    review: bool = False
-    opens_notice: bool = False
-    closes_notice: bool = False
-    vetoable: bool = False  # refused while the evaluation has a veto
-    internal: bool = False  # applied only by its own function (it takes data), not by ``*_transition``
 
 
 BY_TOWNSHIP = frozenset({Role.TOWNSHIP})
@@ -124,12 +177,18 @@ VILLAGE_STEPS: dict[str, Step] = {
     s.action: s
     for s in [
         Step("propose", _("乡镇提出出列"), (), V.PROPOSED, BY_TOWNSHIP, "township", internal=True),
-        Step("open_notice", _("乡镇内公示"), (V.PROPOSED,), V.IN_NOTICE, BY_TOWNSHIP, "township", opens_notice=True),
+        Step(
+            "open_notice", _("乡镇内公示"), (V.PROPOSED,), V.IN_NOTICE, BY_TOWNSHIP, "township",
+            opens_notice="village_exit",
+        ),
         Step(
             "close_notice", _("公示期满无异议，报县审批"), (V.IN_NOTICE,), V.NOTICE_ENDED, BY_TOWNSHIP, "township",
             closes_notice=True,
         ),
-        Step("county_approve", _("县级批准出列"), (V.NOTICE_ENDED,), V.APPROVED, BY_COUNTY, "county", review=True),
+        Step(
+            "county_approve", _("县级批准出列"), (V.NOTICE_ENDED,), V.APPROVED, BY_COUNTY, "county", review=True,
+            rechecks=(_village_unchanged,), before=_village_approve,
+        ),
         Step(
             "county_return", _("县级退回修改"), (V.NOTICE_ENDED,), V.RETURNED, BY_COUNTY, "county",
             needs_reason=True, review=True,
@@ -171,7 +230,7 @@ COUNTY_STEPS: dict[str, Step] = {
         ),
         Step(
             "open_notice", _("摘帽公示"), (C.EVALUATED,), C.IN_NOTICE, BY_PROVINCE, "verification",
-            opens_notice=True, vetoable=True,
+            opens_notice="county_exit", checks=(_not_vetoed,),
         ),
         Step(
             "close_notice", _("公示期满无异议，报省审批"), (C.IN_NOTICE,), C.NOTICE_ENDED, BY_PROVINCE, "verification",
@@ -179,7 +238,7 @@ COUNTY_STEPS: dict[str, Step] = {
         ),
         Step(
             "province_approve", _("省级批准摘帽"), (C.NOTICE_ENDED,), C.APPROVED, BY_PROVINCE, "approval",
-            review=True, vetoable=True,
+            review=True, checks=(_not_vetoed,), rechecks=(_county_unchanged,), before=_county_approve,
         ),
         Step(
             "reject", _("不予摘帽"), (C.VERIFYING, C.EVALUATED, C.NOTICE_ENDED), C.REJECTED, BY_PROVINCE, "approval",
@@ -198,47 +257,41 @@ COUNTY_STEPS: dict[str, Step] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Workflow:
-    """What differs between the two procedures; the functions below are shared."""
-
-    name: str  # audit action prefix
-    model: type
-    step_model: type
-    objection_model: type
-    steps: dict[str, Step]
-    division_field: str  # the attribute holding the case's division code
-    notice_procedure: str
-    round_starts: tuple[str, ...]
-    objection_deciders: frozenset[str]
-    #: The offices along the procedure, who record what the public objects during the notice;
-    #: the roles that only read (auditor, API client) and the village work team do not.
-    objection_recorders: frozenset[str]
-
-    def code(self, case) -> str:
-        return getattr(case, self.division_field)
+def _notice_days(procedure: str, code: str) -> int:
+    return notice_days(procedure, code)
 
 
+def _verification_actors(case: CountyExitCase) -> list[tuple[str, int | None]]:
+    """The verification team's visits count as its stage's acts."""
+    return [
+        ("verification", actor)
+        for model in (SampledHousehold, SampledVillage)
+        for actor in model.objects.filter(case=case, recorded_by__isnull=False).values_list("recorded_by", flat=True)
+    ]
+
+
+#: The offices along each procedure record what the public objects during the notice; the
+#: roles that only read (auditor, API client) and the village work team do not.
 VILLAGE = Workflow(
-    "village_exit", VillageExitCase, VillageExitStep, VillageExitObjection, VILLAGE_STEPS, "village_id",
-    "village_exit", ("propose", "resubmit"), frozenset({Role.TOWNSHIP, Role.COUNTY}),
-    frozenset({Role.TOWNSHIP, Role.COUNTY}),
+    name="village_exit", model=VillageExitCase, history=VillageExitStep, history_key="case", steps=VILLAGE_STEPS,
+    code=lambda case: case.village_id, notice_days=_notice_days, not_allowed=CASE_STEP_NOT_ALLOWED,
+    round_starts=frozenset({"propose", "resubmit"}), objections=VillageExitObjection,
+    objection_recorders=frozenset({Role.TOWNSHIP, Role.COUNTY}),
+    objection_deciders=frozenset({Role.TOWNSHIP, Role.COUNTY}), related=("village",),
 )  # fmt: skip
 COUNTY_WORKFLOW = Workflow(
-    "county_exit", CountyExitCase, CountyExitStep, CountyExitObjection, COUNTY_STEPS, "county_id",
-    "county_exit", ("apply", "resubmit"), frozenset({Role.PROVINCE}),
-    frozenset({Role.COUNTY, Role.PREFECTURE, Role.PROVINCE}),
+    name="county_exit", model=CountyExitCase, history=CountyExitStep, history_key="case", steps=COUNTY_STEPS,
+    code=lambda case: case.county_id, notice_days=_notice_days, not_allowed=CASE_STEP_NOT_ALLOWED,
+    round_starts=frozenset({"apply", "resubmit"}), objections=CountyExitObjection,
+    objection_recorders=frozenset({Role.COUNTY, Role.PREFECTURE, Role.PROVINCE}),
+    objection_deciders=frozenset({Role.PROVINCE}), related=("county",), more_round_actors=_verification_actors,
 )  # fmt: skip
-
-
-def _role_allows(step: Step, user) -> bool:
-    return user is None or user.is_superuser or user.role in step.roles
 
 
 def available_steps(case, user) -> list[Step]:
-    """Return the steps ``user``'s role may take on ``case`` now (the services check again)."""
+    """Return the steps ``user`` may take on ``case`` now (see :func:`registry.workflow.available_steps`)."""
     workflow = VILLAGE if isinstance(case, VillageExitCase) else COUNTY_WORKFLOW
-    return [s for s in workflow.steps.values() if s.roles and case.status in s.sources and _role_allows(s, user)]
+    return engine.available_steps(workflow, case, user)
 
 
 # Checks, each with its values and a Chinese explanation -------------------------------------------
@@ -340,129 +393,19 @@ def _region_class(county_code: str) -> str:
 # Shared machinery ---------------------------------------------------------------------------------
 
 
-def _invalid(message, field="__all__", status=400, code="invalid") -> ApplicationError:
-    return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
-
-
 def _require_role(actor, roles: frozenset[str]) -> None:
     if actor is not None and not (actor.is_superuser or actor.role in roles):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
 
 
-def _record(workflow: Workflow, case, action: str, from_status: str, actor, reason: str, on_date: date, **extra):
-    workflow.step_model.objects.create(
-        case=case,
-        county_code=case.county_code,
-        action=action,
-        from_status=from_status,
-        to_status=case.status,
-        actor=actor if actor is not None and actor.pk else None,
-        reason=reason,
-        effective_date=on_date,
-    )
-    audit_record(
-        actor=actor,
-        action=f"{workflow.name}.{action}",
-        instance=case,
-        scope_code=workflow.code(case),
-        before={"status": from_status} if from_status else None,
-        after={"status": case.status, "reason": reason, "on_date": on_date, **extra},
-    )
-
-
-def _round_actors(workflow: Workflow, case) -> list[tuple[str, int | None]]:
-    """Return (stage, actor id) of every step of the current round, and of the verification visits."""
-    steps = list(case.steps.order_by("id").values_list("action", "actor_id"))
-    start = max((i for i, (action, _a) in enumerate(steps) if action in workflow.round_starts), default=0)
-    actors = [(workflow.steps[action].stage, actor) for action, actor in steps[start:]]
-    if workflow is COUNTY_WORKFLOW:
-        for model in (SampledHousehold, SampledVillage):
-            recorded = model.objects.filter(case=case, recorded_by__isnull=False).values_list("recorded_by", flat=True)
-            actors += [("verification", actor) for actor in recorded]
-    return actors
-
-
-def _check_step(workflow: Workflow, case, step: Step, actor, reason: str, on_date: date) -> str:
-    """Refuse unless ``step`` may be taken now by ``actor``; return the cleaned reason."""
-    if case.status not in step.sources:
-        raise ApplicationError(
-            household_errors.TRANSITION_NOT_ALLOWED
-            % {"status": case.get_status_display(), "step": case.year, "action": step.label},
-            code="transition_not_allowed",
-            status=409,
-        )
-    if not _role_allows(step, actor):
-        roles = "、".join(str(Role(r).label) for r in sorted(step.roles))
-        raise ApplicationError(
-            household_errors.TRANSITION_ROLE % {"action": step.label, "roles": roles},
-            code="permission_denied",
-            status=403,
-        )
-    reason = (reason or "").strip()
-    if step.needs_reason and not reason:
-        raise _invalid(household_errors.REASON_REQUIRED % {"action": step.label}, "reason")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}, "reason")
-    check_not_future(on_date)
-    previous = case.steps.order_by("-id").values_list("effective_date", flat=True).first()
-    if previous and on_date < previous:
-        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
-    if step.review:
-        earlier = [a for stage, a in _round_actors(workflow, case) if stage != step.stage]
-        ensure_four_eyes(actor=actor, earlier_actors=earlier)
-    if step.closes_notice:
-        if case.notice_ends_on and on_date < case.notice_ends_on:
-            raise ApplicationError(
-                household_errors.NOTICE_NOT_ENDED % {"ends": case.notice_ends_on}, code="notice_not_ended", status=409
-            )
-        pending = case.objections.filter(outcome="pending").count()
-        if pending:
-            raise ApplicationError(
-                household_errors.OBJECTION_PENDING % {"count": pending}, code="objection_pending", status=409
-            )
-    if step.vetoable and not case.evaluation_passed:
-        raise _failed([RuleResult(**c) for c in case.evaluation["checks"]], EVALUATION_VETOED, "vetoed")
-    return reason
-
-
-def _move(workflow: Workflow, case, step: Step, actor, reason: str, on_date: date, fields=(), **extra):
-    """Apply ``step`` to the locked ``case``, save the named fields too, record and audit it."""
-    from_status = case.status
-    case.status, case.status_reason = step.target, reason
-    case.notice_ends_on = (
-        on_date + timedelta(days=notice_days(workflow.notice_procedure, workflow.code(case)))
-        if step.opens_notice
-        else None
-    )
-    case.version += 1
-    case.save(update_fields=["status", "status_reason", "notice_ends_on", "version", "updated_at", *fields])
-    _record(workflow, case, step.action, from_status, actor, reason, on_date, **extra)
-    return case
-
-
-def _lock(workflow: Workflow, case):
-    return workflow.model.objects.select_for_update().get(pk=case.pk)
-
-
-def _start(workflow: Workflow, actor, case, action: str, reason: str, on_date: date | None):
-    """Check scope, lock the case and check the step; return (case, step, reason, on_date)."""
-    step = workflow.steps.get(action)
-    if step is None:
-        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
+def _start(workflow: Workflow, actor, case, action: str, on_date: date | None):
+    """Check scope, lock the case and check an internal step (one that takes data); return (case, step, on_date)."""
+    step = workflow.step(action, internal=True)
     require_in_scope(actor, workflow.code(case))
-    case = _lock(workflow, case)
+    case = engine.lock(workflow, case)
     on_date = on_date or date.today()
-    reason = _check_step(workflow, case, step, actor, reason, on_date)
-    return case, step, reason, on_date
-
-
-def _transition(workflow: Workflow, *, actor, case, action: str, reason: str, on_date, hooks: dict[str, Callable]):
-    step = workflow.steps.get(action)
-    if step is None or step.internal:
-        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
-    case, step, reason, on_date = _start(workflow, actor, case, action, reason, on_date)
-    fields, extra = hooks[action](case, actor, on_date) if action in hooks else ((), {})
-    return _move(workflow, case, step, actor, reason, on_date, fields, **extra)
+    engine.check(workflow, step, case, actor, "", on_date)
+    return case, step, on_date
 
 
 # Village exit (贫困村出列) ----------------------------------------------------------------------------
@@ -473,7 +416,7 @@ def village_exit_judge(*, village: Division, checklist: dict) -> tuple[dict, lis
     items = checklist_items(village.code)
     unknown = sorted(set(checklist) - set(items))
     if unknown:
-        raise _invalid(CHECKLIST_UNKNOWN_ITEMS % {"items": "、".join(unknown)}, "checklist")
+        raise invalid(CHECKLIST_UNKNOWN_ITEMS % {"items": "、".join(unknown)}, "checklist")
     incidence = poverty_incidence(village)
     region_class = _region_class(village.code)
     threshold = incidence_threshold(region_class, village.code)
@@ -509,12 +452,12 @@ def village_exit_propose(*, actor, village: Division, year: int, checklist: dict
     _require_role(actor, BY_TOWNSHIP)
     require_in_scope(actor, village.code)
     if village.level != DivisionLevel.VILLAGE:
-        raise _invalid(NOT_A_VILLAGE, "village")
+        raise invalid(NOT_A_VILLAGE, "village")
     status = VillageStatus.objects.select_for_update().filter(pk=village.pk).first()
     if status is None or not status.is_poverty_village:
-        raise _invalid(NOT_A_POVERTY_VILLAGE % {"village": village.name}, status=409, code="conflict")
+        raise invalid(NOT_A_POVERTY_VILLAGE % {"village": village.name}, status=409, code="conflict")
     if status.exit_status == VillageExitStatus.EXITED:
-        raise _invalid(
+        raise invalid(
             VILLAGE_ALREADY_EXITED % {"village": village.name, "year": status.exit_year}, status=409, code="conflict"
         )
     on_date = on_date or date.today()
@@ -536,15 +479,15 @@ def village_exit_propose(*, actor, village: Division, year: int, checklist: dict
         with transaction.atomic():
             case.save(force_insert=True)
     except IntegrityError as error:
-        raise _invalid(VILLAGE_CASE_OPEN % {"village": village.name}, status=409, code="conflict") from error
-    _record(VILLAGE, case, "propose", "", actor, "", on_date, checks=case.check_results)
+        raise invalid(VILLAGE_CASE_OPEN % {"village": village.name}, status=409, code="conflict") from error
+    engine.record(VILLAGE, case, "propose", None, actor, "", on_date, checks=case.check_results)
     return case
 
 
 @transaction.atomic
 def village_exit_resubmit(*, actor, case: VillageExitCase, checklist: dict, on_date: date | None = None):
     """Resubmit a returned case with an amended checklist; it is judged anew and a new round begins."""
-    case, step, _reason, on_date = _start(VILLAGE, actor, case, "resubmit", "", on_date)
+    case, step, on_date = _start(VILLAGE, actor, case, "resubmit", on_date)
     checklist = _clean_checklist(checklist)
     figures, results = village_exit_judge(village=case.village, checklist=checklist)
     if not all(r.passed for r in results):
@@ -553,26 +496,13 @@ def village_exit_resubmit(*, actor, case: VillageExitCase, checklist: dict, on_d
         setattr(case, name, value)
     case.checklist, case.check_results = checklist, [r.as_dict() for r in results]
     fields = [*figures, "checklist", "check_results"]
-    return _move(VILLAGE, case, step, actor, "", on_date, fields, checks=case.check_results)
-
-
-def _village_approve(case: VillageExitCase, actor, on_date: date):
-    """Re-count the incidence (the registry may have changed since the notice) and mark the village exited."""
-    figures, results = village_exit_judge(village=case.village, checklist=case.checklist)
-    if not all(r.passed for r in results):
-        raise _failed(results, VILLAGE_CHECKS_FAILED, "checks_failed")
-    village_exit_record(actor=actor, village=case.village, year=case.year)
-    case.approved_on = on_date
-    return ["approved_on"], {"incidence_at_approval": str(figures["incidence"])}
+    return engine.move(VILLAGE, case, step, actor, "", on_date, fields, checks=case.check_results)
 
 
 @transaction.atomic
 def village_exit_transition(*, actor, case: VillageExitCase, action: str, reason: str = "", on_date=None):
     """Apply one step of the village exit procedure (see ``VILLAGE_STEPS``)."""
-    return _transition(
-        VILLAGE, actor=actor, case=case, action=action, reason=reason, on_date=on_date,
-        hooks={"county_approve": _village_approve},
-    )  # fmt: skip
+    return engine.apply(VILLAGE, actor=actor, obj=case, action=action, reason=reason, on_date=on_date)
 
 
 # County exit (贫困县摘帽) ------------------------------------------------------------------------------
@@ -581,13 +511,13 @@ def village_exit_transition(*, actor, case: VillageExitCase, action: str, reason
 def _county_status(county: Division) -> CountyStatus:
     status = CountyStatus.objects.select_for_update().filter(pk=county.pk).first()
     if status is None or not status.is_poverty_county:
-        raise _invalid(NOT_A_POVERTY_COUNTY % {"county": county.name}, status=409, code="conflict")
+        raise invalid(NOT_A_POVERTY_COUNTY % {"county": county.name}, status=409, code="conflict")
     if status.exit_status == CountyExitStatus.EXITED:
-        raise _invalid(
+        raise invalid(
             COUNTY_ALREADY_EXITED % {"county": county.name, "year": status.exit_year}, status=409, code="conflict"
         )
     if status.rural_population is None:
-        raise _invalid(COUNTY_POPULATION_UNKNOWN % {"county": county.name}, status=409, code="conflict")
+        raise invalid(COUNTY_POPULATION_UNKNOWN % {"county": county.name}, status=409, code="conflict")
     return status
 
 
@@ -618,7 +548,7 @@ def county_exit_apply(*, actor, county: Division, year: int, on_date: date | Non
     _require_role(actor, BY_COUNTY)
     require_in_scope(actor, county.code)
     if county.level != DivisionLevel.COUNTY:
-        raise _invalid(NOT_A_COUNTY, "county")
+        raise invalid(NOT_A_COUNTY, "county")
     status = _county_status(county)
     on_date = on_date or date.today()
     check_not_future(on_date)
@@ -631,21 +561,21 @@ def county_exit_apply(*, actor, county: Division, year: int, on_date: date | Non
         with transaction.atomic():
             case.save(force_insert=True)
     except IntegrityError as error:
-        raise _invalid(COUNTY_CASE_OPEN % {"county": county.name}, status=409, code="conflict") from error
-    _record(COUNTY_WORKFLOW, case, "apply", "", actor, "", on_date, checks=[check.as_dict()])
+        raise invalid(COUNTY_CASE_OPEN % {"county": county.name}, status=409, code="conflict") from error
+    engine.record(COUNTY_WORKFLOW, case, "apply", None, actor, "", on_date, checks=[check.as_dict()])
     return case
 
 
 @transaction.atomic
 def county_exit_resubmit(*, actor, case: CountyExitCase, on_date: date | None = None) -> CountyExitCase:
     """Resubmit a returned application; the incidence is counted anew and a new round begins."""
-    case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "resubmit", "", on_date)
+    case, step, on_date = _start(COUNTY_WORKFLOW, actor, case, "resubmit", on_date)
     figures, check = _county_application_figures(case.county, _county_status(case.county))
     if not check.passed:
         raise _failed([check], COUNTY_CHECKS_FAILED, "checks_failed")
     for name, value in figures.items():
         setattr(case, name, value)
-    return _move(COUNTY_WORKFLOW, case, step, actor, "", on_date, list(figures), checks=[check.as_dict()])
+    return engine.move(COUNTY_WORKFLOW, case, step, actor, "", on_date, list(figures), checks=[check.as_dict()])
 
 
 # The sample (抽样) ----------------------------------------------------------------------------
@@ -711,12 +641,12 @@ def county_exit_draw_sample(
     if seed is None:
         seed = secrets.randbelow(2**63)
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise _invalid(SAMPLE_SEED_INVALID, "seed")
-    case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "draw_sample", "", on_date)
+        raise invalid(SAMPLE_SEED_INVALID, "seed")
+    case, step, on_date = _start(COUNTY_WORKFLOW, actor, case, "draw_sample", on_date)
     frames = {"households": household_frame(case.county_code), "villages": village_frame(case.county_code)}
     for what, label, size in (("households", _("脱贫户"), households), ("villages", _("村"), villages)):
         if not 1 <= size <= len(frames[what]):
-            raise _invalid(SAMPLE_SIZE_INVALID % {"what": label, "size": size, "available": len(frames[what])}, what)
+            raise invalid(SAMPLE_SIZE_INVALID % {"what": label, "size": size, "available": len(frames[what])}, what)
     drawn_households = draw(frames["households"], households, seed)
     drawn_villages = draw(frames["villages"], villages, seed)
     persons = dict(
@@ -756,7 +686,7 @@ def county_exit_draw_sample(
     }
     fields = ["sample_seed", "sample_household_count", "sample_village_count", "sampled_on", "sample_frame"]
     sample = {"seed": seed, "households": drawn_households, "villages": drawn_villages}
-    return _move(COUNTY_WORKFLOW, case, step, actor, "", on_date, fields, sample=sample)
+    return engine.move(COUNTY_WORKFLOW, case, step, actor, "", on_date, fields, sample=sample)
 
 
 # Verification visits (入户核查、漏评核查) --------------------------------------------------------
@@ -767,10 +697,10 @@ def _visit_start(actor, row, visited_on: date, scope_code: str):
     require_in_scope(actor, scope_code)
     row = type(row).objects.select_for_update().select_related("case").get(pk=row.pk)
     if row.case.status != C.VERIFYING:
-        raise _invalid(SAMPLE_NOT_IN_VERIFICATION, status=409, code="transition_not_allowed")
+        raise invalid(SAMPLE_NOT_IN_VERIFICATION, status=409, code="transition_not_allowed")
     check_not_future(visited_on, "visited_on")
     if visited_on < row.case.sampled_on:
-        raise _invalid(VISIT_BEFORE_SAMPLE % {"sampled": row.case.sampled_on}, "visited_on")
+        raise invalid(VISIT_BEFORE_SAMPLE % {"sampled": row.case.sampled_on}, "visited_on")
     return row
 
 
@@ -813,7 +743,7 @@ def county_exit_record_village_visit(
     """Record the survey of a sampled village: persons found missed (漏评) among its unregistered population."""
     row = _visit_start(actor, sampled, visited_on, sampled.village_id)
     if missed_persons < 0 or missed_persons > row.unregistered_population:
-        raise _invalid(
+        raise invalid(
             MISSED_EXCEEDS_UNREGISTERED % {"missed": missed_persons, "unregistered": row.unregistered_population},
             "missed_persons",
         )
@@ -881,7 +811,7 @@ def _evaluate(case: CountyExitCase):
     unvisited_households = case.sampled_households.filter(visited_on__isnull=True).count()
     unvisited_villages = case.sampled_villages.filter(visited_on__isnull=True).count()
     if unvisited_households or unvisited_villages:
-        raise _invalid(
+        raise invalid(
             VISITS_INCOMPLETE % {"households": unvisited_households, "villages": unvisited_villages},
             status=409,
             code="visits_incomplete",
@@ -903,103 +833,48 @@ def county_exit_evaluate(*, actor, case: CountyExitCase, on_date: date | None = 
     The result, passed or vetoed, is stored and audited; a vetoed evaluation refuses the
     notice and the approval, naming each rate and its limit, and the case can only be rejected.
     """
-    case, step, _reason, on_date = _start(COUNTY_WORKFLOW, actor, case, "evaluate", "", on_date)
+    case, step, on_date = _start(COUNTY_WORKFLOW, actor, case, "evaluate", on_date)
     fields, extra = _evaluate(case)
     summary = "；".join(c["explanation"] for c in case.evaluation["checks"])
-    return _move(COUNTY_WORKFLOW, case, step, actor, summary[:REASON_MAX_LENGTH], on_date, fields, **extra)
-
-
-def _county_approve(case: CountyExitCase, actor, on_date: date):
-    _county_status(case.county)
-    county_exit_record(actor=actor, county=case.county, year=case.year)
-    case.approved_on = on_date
-    return ["approved_on"], {}
+    return engine.move(COUNTY_WORKFLOW, case, step, actor, summary[:REASON_MAX_LENGTH], on_date, fields, **extra)
 
 
 @transaction.atomic
 def county_exit_transition(*, actor, case: CountyExitCase, action: str, reason: str = "", on_date=None):
     """Apply one step of the county exit procedure (see ``COUNTY_STEPS``)."""
-    return _transition(
-        COUNTY_WORKFLOW, actor=actor, case=case, action=action, reason=reason, on_date=on_date,
-        hooks={"province_approve": _county_approve},
-    )  # fmt: skip
+    return engine.apply(COUNTY_WORKFLOW, actor=actor, obj=case, action=action, reason=reason, on_date=on_date)
 
 
 # Objections during a notice (公示异议) -------------------------------------------------------------
 
 
-def _objection_raise(workflow: Workflow, *, actor, case, objector: str, content: str, raised_on: date | None):
-    if actor is None or not (actor.is_superuser or actor.role in workflow.objection_recorders):
-        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
-    require_in_scope(actor, workflow.code(case))
-    case = _lock(workflow, case)
-    if case.status != workflow.steps["open_notice"].target:
-        raise _invalid(OBJECTION_NOT_IN_NOTICE, status=409, code="transition_not_allowed")
-    raised_on = raised_on or date.today()
-    check_not_future(raised_on, "raised_on")
-    objection = workflow.objection_model.objects.create(
-        case=case, county_code=case.county_code, objector=objector.strip() or "匿名", content=content,
-        raised_on=raised_on, recorded_by=actor,
-    )  # fmt: skip
-    audit_record(
-        actor=actor, action=f"{workflow.name}_objection.raise", instance=objection, scope_code=workflow.code(case),
-        after={"objector": objection.objector, "content": content},
-    )  # fmt: skip
-    return objection
-
-
-def _objection_resolve(workflow: Workflow, *, actor, objection, upheld: bool, resolution: str):
-    if actor is None or not (actor.is_superuser or actor.role in workflow.objection_deciders):
-        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
-    objection = workflow.objection_model.objects.select_for_update().select_related("case").get(pk=objection.pk)
-    require_in_scope(actor, workflow.code(objection.case))
-    if objection.outcome != "pending":
-        raise _invalid(household_errors.OBJECTION_ALREADY_RESOLVED, status=409, code="conflict")
-    if not resolution.strip():
-        raise _invalid(household_errors.OBJECTION_RESOLUTION_REQUIRED, "resolution")
-    ensure_four_eyes(actor=actor, earlier_actors=[objection.recorded_by_id])
-    objection.outcome = "upheld" if upheld else "dismissed"
-    objection.resolution, objection.resolved_by, objection.resolved_at = resolution.strip(), actor, timezone.now()
-    objection.save(update_fields=["outcome", "resolution", "resolved_by", "resolved_at"])
-    audit_record(
-        actor=actor, action=f"{workflow.name}_objection.resolve", instance=objection,
-        scope_code=workflow.code(objection.case), before={"outcome": "pending"},
-        after={"outcome": objection.outcome, "resolution": objection.resolution},
-    )  # fmt: skip
-    if upheld:
-        case = _lock(workflow, objection.case)
-        _move(
-            workflow,
-            case,
-            workflow.steps["objection_return"],
-            actor,
-            objection.resolution[:REASON_MAX_LENGTH],
-            date.today(),
-        )
-    return objection
-
-
 @transaction.atomic
 def village_exit_objection_raise(*, actor, case: VillageExitCase, objector: str, content: str, raised_on=None):
     """Record an objection raised during the notice within the township; it blocks closing the notice."""
-    return _objection_raise(VILLAGE, actor=actor, case=case, objector=objector, content=content, raised_on=raised_on)
+    return engine.objection_raise(
+        VILLAGE, actor=actor, obj=case, objector=objector, content=content, raised_on=raised_on
+    )
 
 
 @transaction.atomic
 def village_exit_objection_resolve(*, actor, objection: VillageExitObjection, upheld: bool, resolution: str):
     """Decide an objection: upheld returns the case to the township; dismissed lets the notice close."""
-    return _objection_resolve(VILLAGE, actor=actor, objection=objection, upheld=upheld, resolution=resolution)
+    outcome = "upheld" if upheld else "dismissed"
+    return engine.objection_resolve(VILLAGE, actor=actor, objection=objection, outcome=outcome, resolution=resolution)
 
 
 @transaction.atomic
 def county_exit_objection_raise(*, actor, case: CountyExitCase, objector: str, content: str, raised_on=None):
     """Record an objection raised during the county's public notice; it blocks closing the notice."""
-    return _objection_raise(
-        COUNTY_WORKFLOW, actor=actor, case=case, objector=objector, content=content, raised_on=raised_on
+    return engine.objection_raise(
+        COUNTY_WORKFLOW, actor=actor, obj=case, objector=objector, content=content, raised_on=raised_on
     )
 
 
 @transaction.atomic
 def county_exit_objection_resolve(*, actor, objection: CountyExitObjection, upheld: bool, resolution: str):
     """Decide an objection: upheld sends the case back to verification (visits corrected, evaluated again)."""
-    return _objection_resolve(COUNTY_WORKFLOW, actor=actor, objection=objection, upheld=upheld, resolution=resolution)
+    outcome = "upheld" if upheld else "dismissed"
+    return engine.objection_resolve(
+        COUNTY_WORKFLOW, actor=actor, objection=objection, outcome=outcome, resolution=resolution
+    )

@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from registry.workflow import DATA_CHANGED
+
 NOT_ASSESSABLE = _("只有已识别、返贫或已脱贫（过渡期内）的户才做年度核查；该户为“%(status)s”。")
 ASSESSMENT_DATE_YEAR = _("核查日期 %(date)s 不在 %(year)s 年度的核查期内。")
 TRANSFER_ITEM_UNKNOWN = _("未知的转移性收入项目：%(item)s")
@@ -13,7 +15,7 @@ EXIT_NOT_REGISTERED = _("只有已识别（未脱贫）或返贫的户才能申�
 EXIT_NO_ASSESSMENT = _("该户没有 %(year)s 年度核查记录，不能申请退出。")
 EXIT_RULES_FAILED = _("不符合退出标准（%(count)d 项未达到）：%(rules)s")
 EXIT_ALREADY_OPEN = _("该户 %(year)s 年已有退出申请。")
-EXIT_DATA_CHANGED = _("提出后以下信息已修改：%(changes)s。请退回后重新提交。")
+EXIT_DATA_CHANGED = DATA_CHANGED
 EXIT_ACK_NAME_REQUIRED = _("请填写签字认可的户主或家庭成员姓名。")
 MEASURE_FIVE_BATCHES = _("请选择该措施对应的“五个一批”。")
 CASE_NOT_IN_NOTICE = _("只能在公示期间登记异议。")

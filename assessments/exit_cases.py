@@ -12,11 +12,9 @@ and audited; the county can certify a batch, each case still checked one by one.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assessments import errors
@@ -24,55 +22,119 @@ from assessments.choices import ExitCaseStatus
 from assessments.eligibility import all_passed, build_snapshot, evaluate, snapshot_changes
 from assessments.models import Assessment, ExitCase, ExitCaseStep, ExitObjection
 from assessments.parameters import notice_days
-from households import errors as household_errors
 from households.choices import HouseholdStatus
 from households.models import Household
 from households.workflow import TRANSITIONS as HOUSEHOLD_TRANSITIONS
-from households.workflow import apply_transition, check_not_future
-from registry.audit import audit_record
+from households.workflow import apply_transition
+from registry import workflow as engine
 from registry.errors import PERMISSION_DENIED, ApplicationError
-from registry.roles import Capability, Role
-from registry.services import REASON_MAX_LENGTH, ensure_four_eyes, require_capability, require_in_scope
+from registry.roles import Capability, Role, roles_with
+from registry.services import require_in_scope
+from registry.workflow import Step, Workflow, check_not_future, invalid, refuse_changed
 
 C = ExitCaseStatus
 CERTIFICATE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-@dataclass(frozen=True)
-class Step:
-    action: str
-    label: str
-    sources: tuple[str, ...]
-    target: str
-    roles: frozenset[str]
-    needs_reason: bool = False
-    review: bool = False
-    opens_notice: bool = False
-    closes_notice: bool = False
-    rechecks: bool = False  # judges the data as it is now; refused if it differs from what was proposed
-    internal: bool = False  # applied only by the decision on an objection
+def _acknowledge(case: ExitCase, actor, on_date: date, reason: str):
+    case.acknowledged_by = reason
+    return ["acknowledged_by"], {}
+
+
+def _certify(case: ExitCase, actor, on_date: date, reason: str):
+    case.certified_on = on_date
+    case.certificate_code = _new_certificate_code()
+    return ["certified_on", "certificate_code"], {}
+
+
+def _household_exits(case: ExitCase, actor, on_date: date, reason: str) -> None:
+    household = Household.objects.select_for_update().get(pk=case.household_id)
+    apply_transition(
+        household=household,
+        t=HOUSEHOLD_TRANSITIONS["certify_exit"],
+        actor=actor,
+        reason=f"{case.year} 年脱贫退出（{case.certificate_code}）",
+        on_date=on_date,
+    )
+
+
+def _recheck(case: ExitCase, actor=None, on_date: date | None = None) -> None:
+    """Judge the case's data as it is now: refused, naming each change, unless it is exactly what was proposed.
+
+    What is certified is what was reviewed: a household, member, assessment or standard
+    changed after the proposal sends the case back (退回) to be resubmitted and judged anew.
+    """
+    household = Household.objects.get(pk=case.household_id)
+    if household.status not in (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED):
+        raise invalid(
+            errors.EXIT_NOT_REGISTERED % {"status": household.get_status_display()}, status=409, code="conflict"
+        )
+    assessment = Assessment.objects.get(pk=case.assessment_id)
+    assessment.household = household
+    snapshot, results = _judge(assessment)
+    changes = snapshot_changes(case.snapshot, snapshot)
+    if changes:
+        raise refuse_changed(changes, errors.EXIT_DATA_CHANGED)
+    if not all_passed(results):
+        raise _rules_failed(results)
+
+
+def _rejudge(case: ExitCase, actor, on_date: date, reason: str):
+    """Resubmission judges the case's data anew; the new snapshot is what the next round reviews."""
+    assessment = Assessment.objects.get(pk=case.assessment_id)
+    snapshot, results = _judge(assessment)
+    if not all_passed(results):
+        raise _rules_failed(results)
+    case.snapshot, case.rule_results, case.rule_set_version = (
+        snapshot,
+        [r.as_dict() for r in results],
+        snapshot["rule_set_version"],
+    )
+    return ["snapshot", "rule_results", "rule_set_version"], {}
+
+
+def _not_revoked(case: ExitCase, actor, on_date: date) -> None:
+    if case.revoked:
+        message = errors.EXIT_STEP_NOT_ALLOWED % {"status": case.get_status_display(), "action": STEPS["revoke"].label}
+        raise invalid(message, status=409, code="transition_not_allowed")
+
+
+def _revoke(case: ExitCase, actor, on_date: date, reason: str):
+    case.revoked, case.revoked_reason = True, reason[: ExitCase._meta.get_field("revoked_reason").max_length]
+    return ["revoked", "revoked_reason"], {}
+
+
+def _household_restored(case: ExitCase, actor, on_date: date, reason: str) -> None:
+    household = Household.objects.select_for_update().get(pk=case.household_id)
+    if household.status == HouseholdStatus.EXITED:
+        apply_transition(
+            household=household, t=HOUSEHOLD_TRANSITIONS["revoke_exit"], actor=actor, reason=reason, on_date=on_date
+        )
+
+
+BY_TEAM = frozenset({Role.WORK_TEAM})
+NOTICE = "exit_village"
+ACK_NAME_LIMIT = ExitCase._meta.get_field("acknowledged_by").max_length
 
 
 STEPS: dict[str, Step] = {
     s.action: s
     for s in [
-        Step("appraise", _("民主评议通过"), (C.PROPOSED,), C.APPRAISED, frozenset({Role.WORK_TEAM})),
-        Step("verify", _("村委会和工作队核实"), (C.APPRAISED,), C.VERIFIED, frozenset({Role.WORK_TEAM})),
+        Step("appraise", _("民主评议通过"), (C.PROPOSED,), C.APPRAISED, BY_TEAM),
+        Step("verify", _("村委会和工作队核实"), (C.APPRAISED,), C.VERIFIED, BY_TEAM),
         Step(
-            "acknowledge", _("贫困户签字认可"), (C.VERIFIED,), C.ACKNOWLEDGED, frozenset({Role.WORK_TEAM}),
-            needs_reason=True,
+            "acknowledge", _("贫困户签字认可"), (C.VERIFIED,), C.ACKNOWLEDGED, BY_TEAM, needs_reason=True,
+            reason_message=errors.EXIT_ACK_NAME_REQUIRED, reason_limit=ACK_NAME_LIMIT,
+            reason_limit_message=errors.ACK_NAME_TOO_LONG, before=_acknowledge,
         ),
-        Step(
-            "open_notice", _("村内公示"), (C.ACKNOWLEDGED,), C.IN_NOTICE, frozenset({Role.WORK_TEAM}),
-            opens_notice=True,
-        ),
+        Step("open_notice", _("村内公示"), (C.ACKNOWLEDGED,), C.IN_NOTICE, BY_TEAM, opens_notice=NOTICE),
         Step(
             "close_notice", _("公示期满无异议，报乡镇审核"), (C.IN_NOTICE,), C.NOTICE_ENDED,
             frozenset({Role.WORK_TEAM, Role.TOWNSHIP}), closes_notice=True,
         ),
         Step(
             "township_approve", _("乡镇审核通过"), (C.NOTICE_ENDED,), C.TOWNSHIP_REVIEWED, frozenset({Role.TOWNSHIP}),
-            review=True, rechecks=True,
+            review=True, rechecks=(_recheck,),
         ),
         Step(
             "township_return", _("乡镇退回修改"), (C.NOTICE_ENDED,), C.RETURNED, frozenset({Role.TOWNSHIP}),
@@ -80,7 +142,7 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "county_certify", _("县级审定并公告退出"), (C.TOWNSHIP_REVIEWED,), C.CERTIFIED, frozenset({Role.COUNTY}),
-            review=True, rechecks=True,
+            review=True, rechecks=(_recheck,), before=_certify, after=_household_exits,
         ),
         Step(
             "county_return", _("县级退回修改"), (C.TOWNSHIP_REVIEWED,), C.RETURNED, frozenset({Role.COUNTY}),
@@ -92,24 +154,30 @@ STEPS: dict[str, Step] = {
         ),
         Step(
             "withdraw", _("撤回申请"), (C.PROPOSED, C.APPRAISED, C.VERIFIED, C.ACKNOWLEDGED, C.RETURNED), C.WITHDRAWN,
-            frozenset({Role.WORK_TEAM}), needs_reason=True,
+            BY_TEAM, needs_reason=True,
         ),
-        Step("resubmit", _("修改后重新提交"), (C.RETURNED,), C.PROPOSED, frozenset({Role.WORK_TEAM})),
+        Step("resubmit", _("修改后重新提交"), (C.RETURNED,), C.PROPOSED, BY_TEAM, before=_rejudge),
         Step("objection_return", _("异议成立，退回修改"), (C.IN_NOTICE,), C.RETURNED, frozenset(), internal=True),
+        Step(
+            "revoke", _("撤销脱贫（错退）"), (C.CERTIFIED,), None, frozenset({Role.COUNTY, Role.PROVINCE}),
+            needs_reason=True, reason_message=errors.REVOKE_REASON_REQUIRED, checks=(_not_revoked,), before=_revoke,
+            after=_household_restored, internal=True,
+        ),
     ]
 }  # fmt: skip
 
-
-def _role_allows(step: Step, user) -> bool:
-    return user is None or user.is_superuser or user.role in step.roles
+WORKFLOW = Workflow(
+    name="exit_case", model=ExitCase, history=ExitCaseStep, history_key="case", steps=STEPS,
+    code=lambda case: case.household.village_id, notice_days=notice_days, not_allowed=errors.EXIT_STEP_NOT_ALLOWED,
+    round_starts=frozenset({"propose", "resubmit"}), objections=ExitObjection, objection_name="exit_objection",
+    objection_recorders=roles_with(Capability.ENTER_HOUSEHOLDS),
+    objection_deciders=frozenset({Role.TOWNSHIP, Role.COUNTY}), related=("household", "assessment"),
+)  # fmt: skip
 
 
 def available_steps(case: ExitCase, user) -> list[Step]:
-    return [s for s in STEPS.values() if not s.internal and case.status in s.sources and _role_allows(s, user)]
-
-
-def _invalid(message, field="__all__", status=400, code="invalid") -> ApplicationError:
-    return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
+    """Return the steps ``user`` may take on ``case`` now (see :func:`registry.workflow.available_steps`)."""
+    return engine.available_steps(WORKFLOW, case, user)
 
 
 def _rules_failed(results) -> ApplicationError:
@@ -120,27 +188,6 @@ def _rules_failed(results) -> ApplicationError:
         code="rules_failed",
         fields={"rules": [f"{r.label}：{r.explanation}" for r in failed]},
         status=409,
-    )
-
-
-def _record(case: ExitCase, action: str, from_status: str, actor, reason: str, on_date: date) -> None:
-    ExitCaseStep.objects.create(
-        case=case,
-        county_code=case.county_code,
-        action=action,
-        from_status=from_status,
-        to_status=case.status,
-        actor=actor if actor is not None and actor.pk else None,
-        reason=reason,
-        effective_date=on_date,
-    )
-    audit_record(
-        actor=actor,
-        action=f"exit_case.{action}",
-        instance=case,
-        scope_code=case.household.village_id,
-        before={"status": from_status} if from_status else None,
-        after={"status": case.status, "reason": reason, "on_date": on_date},
     )
 
 
@@ -157,12 +204,12 @@ def exit_case_propose(*, actor, household: Household, year: int, on_date: date |
     require_in_scope(actor, household.village_id) if actor is not None else None
     household = Household.objects.select_for_update().get(pk=household.pk)
     if household.status not in (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED):
-        raise _invalid(
+        raise invalid(
             errors.EXIT_NOT_REGISTERED % {"status": household.get_status_display()}, status=409, code="conflict"
         )
     assessment = Assessment.objects.filter(household=household, year=year).first()
     if assessment is None:
-        raise _invalid(errors.EXIT_NO_ASSESSMENT % {"year": year}, "year", status=409, code="conflict")
+        raise invalid(errors.EXIT_NO_ASSESSMENT % {"year": year}, "year", status=409, code="conflict")
     on_date = on_date or date.today()
     check_not_future(on_date)
     snapshot, results = _judge(assessment)
@@ -182,146 +229,17 @@ def exit_case_propose(*, actor, household: Household, year: int, on_date: date |
         with transaction.atomic():
             case.save(force_insert=True)
     except IntegrityError as error:
-        raise _invalid(errors.EXIT_ALREADY_OPEN % {"year": year}, status=409, code="conflict") from error
-    _record(case, "propose", "", actor, "", on_date)
+        raise invalid(errors.EXIT_ALREADY_OPEN % {"year": year}, status=409, code="conflict") from error
+    engine.record(WORKFLOW, case, "propose", None, actor, "", on_date)
     return case
-
-
-def _round_actors(case: ExitCase) -> list:
-    steps = list(case.steps.order_by("id").values_list("action", "actor_id"))
-    start = max((i for i, (action, _a) in enumerate(steps) if action in ("propose", "resubmit")), default=0)
-    return [actor for _action, actor in steps[start:]]
 
 
 @transaction.atomic
 def exit_case_transition(
     *, actor, case: ExitCase, action: str, reason: str = "", on_date: date | None = None
 ) -> ExitCase:
-    """Apply one step of the exit procedure (see the module docstring)."""
-    step = STEPS.get(action)
-    if step is None or step.internal:
-        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
-    if actor is not None:
-        require_in_scope(actor, case.household.village_id)
-    case = ExitCase.objects.select_for_update().select_related("household", "assessment").get(pk=case.pk)
-    if case.status not in step.sources:
-        raise ApplicationError(
-            errors.EXIT_STEP_NOT_ALLOWED % {"status": case.get_status_display(), "action": step.label},
-            code="transition_not_allowed",
-            status=409,
-        )
-    if not _role_allows(step, actor):
-        roles = "、".join(str(Role(r).label) for r in sorted(step.roles))
-        raise ApplicationError(
-            household_errors.TRANSITION_ROLE % {"action": step.label, "roles": roles},
-            code="permission_denied",
-            status=403,
-        )
-    reason = (reason or "").strip()
-    if step.needs_reason and not reason:
-        message = (
-            errors.EXIT_ACK_NAME_REQUIRED
-            if action == "acknowledge"
-            else household_errors.REASON_REQUIRED % {"action": step.label}
-        )
-        raise _invalid(message, "reason")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise _invalid(household_errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}, "reason")
-    limit = ExitCase._meta.get_field("acknowledged_by").max_length
-    if action == "acknowledge" and len(reason) > limit:
-        raise _invalid(errors.ACK_NAME_TOO_LONG % {"limit": limit}, "reason")
-    on_date = on_date or date.today()
-    check_not_future(on_date)
-    previous = case.steps.order_by("-id").values_list("effective_date", flat=True).first()
-    if previous and on_date < previous:
-        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
-    if step.review:
-        ensure_four_eyes(actor=actor, earlier_actors=_round_actors(case))
-    if step.closes_notice:
-        if case.notice_ends_on and on_date < case.notice_ends_on:
-            raise ApplicationError(
-                household_errors.NOTICE_NOT_ENDED % {"ends": case.notice_ends_on}, code="notice_not_ended", status=409
-            )
-        pending = case.objections.filter(outcome="pending").count()
-        if pending:
-            raise ApplicationError(
-                household_errors.OBJECTION_PENDING % {"count": pending}, code="objection_pending", status=409
-            )
-    if step.rechecks:
-        _recheck(case)
-    elif action == "resubmit":
-        _rejudge(case)
-    return _move(case, step, actor, reason, on_date)
-
-
-def _recheck(case: ExitCase) -> None:
-    """Judge the case's data as it is now: refused, naming each change, unless it is exactly what was proposed.
-
-    What is certified is what was reviewed: a household, member, assessment or standard
-    changed after the proposal sends the case back (退回) to be resubmitted and judged anew.
-    """
-    household = Household.objects.get(pk=case.household_id)
-    if household.status not in (HouseholdStatus.REGISTERED, HouseholdStatus.RETURNED):
-        raise _invalid(
-            errors.EXIT_NOT_REGISTERED % {"status": household.get_status_display()}, status=409, code="conflict"
-        )
-    assessment = Assessment.objects.get(pk=case.assessment_id)
-    assessment.household = household
-    snapshot, results = _judge(assessment)
-    changes = snapshot_changes(case.snapshot, snapshot)
-    if changes:
-        raise ApplicationError(
-            errors.EXIT_DATA_CHANGED % {"changes": "；".join(changes)},
-            code="data_changed",
-            fields={"changes": changes},
-            status=409,
-        )
-    if not all_passed(results):
-        raise _rules_failed(results)
-
-
-def _rejudge(case: ExitCase) -> None:
-    """Resubmission judges the case's data anew; the new snapshot is what the next round reviews."""
-    assessment = Assessment.objects.get(pk=case.assessment_id)
-    snapshot, results = _judge(assessment)
-    if not all_passed(results):
-        raise _rules_failed(results)
-    case.snapshot, case.rule_results, case.rule_set_version = (
-        snapshot,
-        [r.as_dict() for r in results],
-        snapshot["rule_set_version"],
-    )
-    case.save(update_fields=["snapshot", "rule_results", "rule_set_version", "updated_at"])
-
-
-def _move(case: ExitCase, step: Step, actor, reason: str, on_date: date) -> ExitCase:
-    from_status = case.status
-    case.status = step.target
-    case.status_reason = reason
-    fields = ["status", "status_reason", "notice_ends_on", "version", "updated_at"]
-    case.notice_ends_on = (
-        on_date + timedelta(days=notice_days("exit_village", case.household.village_id)) if step.opens_notice else None
-    )
-    if step.action == "acknowledge":
-        case.acknowledged_by = reason
-        fields.append("acknowledged_by")
-    if step.action == "county_certify":
-        case.certified_on = on_date
-        case.certificate_code = _new_certificate_code()
-        fields += ["certified_on", "certificate_code"]
-    case.version += 1
-    case.save(update_fields=fields)
-    _record(case, step.action, from_status, actor, reason, on_date)
-    if step.action == "county_certify":
-        household = Household.objects.select_for_update().get(pk=case.household_id)
-        apply_transition(
-            household=household,
-            t=HOUSEHOLD_TRANSITIONS["certify_exit"],
-            actor=actor,
-            reason=f"{case.year} 年脱贫退出（{case.certificate_code}）",
-            on_date=on_date,
-        )
-    return case
+    """Apply one step of the exit procedure (see the module docstring and :data:`STEPS`)."""
+    return engine.apply(WORKFLOW, actor=actor, obj=case, action=action, reason=reason, on_date=on_date)
 
 
 def _new_certificate_code() -> str:
@@ -352,86 +270,22 @@ def exit_case_certify_batch(
 # Objections during the village notice ----------------------------------------------------
 
 
-@transaction.atomic
 def exit_objection_raise(
     *, actor, case: ExitCase, objector: str, content: str, raised_on: date | None = None
 ) -> ExitObjection:
-    if actor is None:
-        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
-    require_capability(actor, Capability.ENTER_HOUSEHOLDS)
-    require_in_scope(actor, case.household.village_id)
-    case = ExitCase.objects.select_for_update().select_related("household").get(pk=case.pk)
-    if case.status != C.IN_NOTICE:
-        raise _invalid(errors.CASE_NOT_IN_NOTICE, status=409, code="transition_not_allowed")
-    raised_on = raised_on or date.today()
-    check_not_future(raised_on, "raised_on")
-    objection = ExitObjection.objects.create(
-        case=case, county_code=case.county_code, objector=objector.strip() or "匿名", content=content,
-        raised_on=raised_on, recorded_by=actor,
-    )  # fmt: skip
-    audit_record(
-        actor=actor, action="exit_objection.raise", instance=objection, scope_code=case.household.village_id,
-        after={"objector": objection.objector, "content": content},
-    )  # fmt: skip
-    return objection
+    """Record an objection raised during the village notice; it blocks closing the notice until decided."""
+    return engine.objection_raise(
+        WORKFLOW, actor=actor, obj=case, objector=objector, content=content, raised_on=raised_on
+    )
 
 
-@transaction.atomic
 def exit_objection_resolve(*, actor, objection: ExitObjection, upheld: bool, resolution: str) -> ExitObjection:
     """Decide an objection: upheld returns the case for amendment; dismissed lets it go on."""
-    if actor is None or not (actor.is_superuser or actor.role in (Role.TOWNSHIP, Role.COUNTY)):
-        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
-    objection = ExitObjection.objects.select_for_update().select_related("case__household").get(pk=objection.pk)
-    require_in_scope(actor, objection.case.household.village_id)
-    if objection.outcome != "pending":
-        raise _invalid(household_errors.OBJECTION_ALREADY_RESOLVED, status=409, code="conflict")
-    if not resolution.strip():
-        raise _invalid(household_errors.OBJECTION_RESOLUTION_REQUIRED, "resolution")
-    ensure_four_eyes(actor=actor, earlier_actors=[objection.recorded_by_id])
-    objection.outcome = "upheld" if upheld else "dismissed"
-    objection.resolution, objection.resolved_by, objection.resolved_at = resolution.strip(), actor, timezone.now()
-    objection.save(update_fields=["outcome", "resolution", "resolved_by", "resolved_at"])
-    audit_record(
-        actor=actor,
-        action="exit_objection.resolve",
-        instance=objection,
-        scope_code=objection.case.household.village_id,
-        before={"outcome": "pending"},
-        after={"outcome": objection.outcome, "resolution": objection.resolution},
-    )
-    if upheld:
-        case = ExitCase.objects.select_for_update().get(pk=objection.case_id)
-        _move(case, STEPS["objection_return"], actor, objection.resolution[:REASON_MAX_LENGTH], date.today())
-    return objection
+    outcome = "upheld" if upheld else "dismissed"
+    return engine.objection_resolve(WORKFLOW, actor=actor, objection=objection, outcome=outcome, resolution=resolution)
 
 
-@transaction.atomic
 def exit_case_revoke(*, actor, case: ExitCase, reason: str) -> ExitCase:
     """Revoke a certified exit found wrong (错退): the certificate shows 已撤销 and the household
     is registered (未脱贫) again. County or province; audited."""
-    if actor is not None and not (actor.is_superuser or actor.role in (Role.COUNTY, Role.PROVINCE)):
-        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
-    if actor is not None:
-        require_in_scope(actor, case.household.village_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise _invalid(errors.REVOKE_REASON_REQUIRED, "reason")
-    case = ExitCase.objects.select_for_update().select_related("household").get(pk=case.pk)
-    if case.status != C.CERTIFIED or case.revoked:
-        raise _invalid(
-            errors.EXIT_STEP_NOT_ALLOWED % {"status": case.get_status_display(), "action": "撤销"}, status=409
-        )
-    case.revoked, case.revoked_reason = True, reason[:200]
-    case.version += 1
-    case.save(update_fields=["revoked", "revoked_reason", "version", "updated_at"])
-    _record(case, "revoke", case.status, actor, reason, date.today())
-    household = Household.objects.select_for_update().get(pk=case.household_id)
-    if household.status == HouseholdStatus.EXITED:
-        apply_transition(
-            household=household,
-            t=HOUSEHOLD_TRANSITIONS["revoke_exit"],
-            actor=actor,
-            reason=reason,
-            on_date=date.today(),
-        )
-    return case
+    return engine.apply(WORKFLOW, actor=actor, obj=case, action="revoke", reason=reason, internal=True)

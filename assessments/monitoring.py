@@ -13,8 +13,7 @@ poverty: it is registered again (返贫) with a cause and a date, and its flag i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -23,17 +22,23 @@ from django.utils.translation import gettext_lazy as _
 from assessments.choices import ExitCaseStatus, FlagKind, FlagStatus, ParameterKey
 from assessments.models import FLAG_CLOSED_STATUSES, Assessment, ExitCase, MonitoringFlag, MonitoringFlagStep
 from assessments.parameters import monitoring_threshold, notice_days, parameter
-from households import errors as household_errors
 from households.choices import Cause, HouseholdStatus
 from households.models import Household
 from households.services import household_update
 from households.workflow import TRANSITIONS as HOUSEHOLD_TRANSITIONS
-from households.workflow import apply_transition, check_not_future
-from registry.audit import audit_record
+from households.workflow import apply_transition
+from registry import workflow as engine
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, Role
 from registry.scoping import scope_queryset
-from registry.services import clean_reason, ensure_four_eyes, full_clean_or_raise, require_capability, require_in_scope
+from registry.services import (
+    REASON_MAX_LENGTH,
+    clean_reason,
+    full_clean_or_raise,
+    require_capability,
+    require_in_scope,
+)
+from registry.workflow import REASON_TOO_LONG, Step, Workflow, check_not_future, invalid
 
 F = FlagStatus
 NOTICE_PROCEDURE = "monitoring"
@@ -88,21 +93,6 @@ def households_in_transition(*, user, year: int, years: int | None = None) -> Qu
 # The steps of a flag -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Step:
-    action: str
-    label: str
-    sources: tuple[str, ...]
-    target: str
-    roles: frozenset[str]
-    needs_reason: bool = False
-    review: bool = False  # four eyes over this round's earlier actors
-    opens_notice: bool = False
-    closes_notice: bool = False
-    starts_round: bool = False
-    internal: bool = False  # applied only by another service (return to poverty)
-
-
 BY_TEAM = frozenset({Role.WORK_TEAM})
 BY_COUNTY = frozenset({Role.COUNTY})
 
@@ -110,7 +100,7 @@ STEPS: dict[str, Step] = {
     s.action: s
     for s in [
         Step("appraise", _("核实后民主评议通过"), (F.PROPOSED,), F.APPRAISED, BY_TEAM),
-        Step("open_notice", _("村内公示"), (F.APPRAISED,), F.IN_NOTICE, BY_TEAM, opens_notice=True),
+        Step("open_notice", _("村内公示"), (F.APPRAISED,), F.IN_NOTICE, BY_TEAM, opens_notice=NOTICE_PROCEDURE),
         Step(
             "approve", _("县级审批，纳入监测"), (F.IN_NOTICE,), F.ACTIVE, BY_COUNTY, review=True, closes_notice=True,
         ),
@@ -122,7 +112,7 @@ STEPS: dict[str, Step] = {
         Step("appraise_removal", _("风险消除核实后民主评议通过"), (F.REMOVAL_PROPOSED,), F.REMOVAL_APPRAISED, BY_TEAM),
         Step(
             "open_removal_notice", _("风险消除村内公示"), (F.REMOVAL_APPRAISED,), F.REMOVAL_IN_NOTICE, BY_TEAM,
-            opens_notice=True,
+            opens_notice=NOTICE_PROCEDURE,
         ),
         Step(
             "approve_removal", _("县级审批，风险消除"), (F.REMOVAL_IN_NOTICE,), F.REMOVED, BY_COUNTY, review=True,
@@ -137,48 +127,20 @@ STEPS: dict[str, Step] = {
 }  # fmt: skip
 
 
-def _role_allows(step: Step, user) -> bool:
-    return user is None or user.is_superuser or user.role in step.roles
+WORKFLOW = Workflow(
+    name="monitoring_flag", model=MonitoringFlag, history=MonitoringFlagStep, history_key="flag", steps=STEPS,
+    code=lambda flag: flag.household.village_id, notice_days=notice_days, not_allowed=FLAG_STEP_NOT_ALLOWED,
+    round_starts=frozenset({"raise"}), related=("household",),
+)  # fmt: skip
 
 
 def available_steps(flag: MonitoringFlag, user) -> list[Step]:
-    return [s for s in STEPS.values() if not s.internal and flag.status in s.sources and _role_allows(s, user)]
-
-
-def _invalid(message, field="__all__", status=400, code="invalid") -> ApplicationError:
-    return ApplicationError(message, code=code, fields={field: [str(message)]}, status=status)
+    """Return the steps ``user`` may take on ``flag`` now (see :func:`registry.workflow.available_steps`)."""
+    return engine.available_steps(WORKFLOW, flag, user)
 
 
 def _clean_reason(reason: str, *, required) -> str:
-    return clean_reason(reason, required=required, too_long=household_errors.REASON_TOO_LONG, limit=500)
-
-
-def _record(flag: MonitoringFlag, action: str, from_status: str, actor, reason: str, on_date: date) -> None:
-    MonitoringFlagStep.objects.create(
-        flag=flag,
-        county_code=flag.county_code,
-        action=action,
-        from_status=from_status,
-        to_status=flag.status,
-        actor=actor if actor is not None and actor.pk else None,
-        reason=reason,
-        effective_date=on_date,
-    )
-    audit_record(
-        actor=actor,
-        action=f"monitoring_flag.{action}",
-        instance=flag,
-        scope_code=flag.household.village_id,
-        before={"status": from_status} if from_status else None,
-        after={"status": flag.status, "reason": reason, "on_date": on_date},
-    )
-
-
-def _round_actors(flag: MonitoringFlag) -> list:
-    starts = {"raise"} | {s.action for s in STEPS.values() if s.starts_round}
-    steps = list(flag.steps.order_by("id").values_list("action", "actor_id"))
-    start = max((i for i, (action, _a) in enumerate(steps) if action in starts), default=0)
-    return [actor for _action, actor in steps[start:]]
+    return clean_reason(reason, required=required, too_long=REASON_TOO_LONG, limit=REASON_MAX_LENGTH)
 
 
 # Raising a flag ----------------------------------------------------------------------------
@@ -193,8 +155,8 @@ def _create_flag(*, actor, household: Household, kind: str, reason: str, on_date
         with transaction.atomic():
             flag.save(force_insert=True)
     except IntegrityError as error:
-        raise _invalid(FLAG_ALREADY_OPEN, status=409, code="conflict") from error
-    _record(flag, "raise", "", actor, reason, on_date)
+        raise invalid(FLAG_ALREADY_OPEN, status=409, code="conflict") from error
+    engine.record(WORKFLOW, flag, "raise", None, actor, reason, on_date)
     return flag
 
 
@@ -214,13 +176,13 @@ def monitoring_flag_raise(
     _require_raiser(actor)
     require_in_scope(actor, household.village_id)
     if kind not in FlagKind.values:
-        raise _invalid(FLAG_KIND_UNKNOWN % {"kind": kind}, "kind")
+        raise invalid(FLAG_KIND_UNKNOWN % {"kind": kind}, "kind")
     reason = _clean_reason(reason, required=FLAG_REASON_REQUIRED)
     on_date = on_date or date.today()
     check_not_future(on_date)
     household = Household.objects.select_for_update().get(pk=household.pk)
     if not in_transition(household, on_date.year):
-        raise _invalid(FLAG_NOT_IN_TRANSITION % {"status": household.get_status_display()}, status=409, code="conflict")
+        raise invalid(FLAG_NOT_IN_TRANSITION % {"status": household.get_status_display()}, status=409, code="conflict")
     return _create_flag(
         actor=actor, household=household, kind=kind, reason=reason, on_date=on_date, trigger="event",
         event=(event or "").strip(),
@@ -271,52 +233,8 @@ def monitoring_check_assessment(*, actor, assessment: Assessment, on_date: date 
 def monitoring_flag_transition(
     *, actor, flag: MonitoringFlag, action: str, reason: str = "", on_date: date | None = None
 ) -> MonitoringFlag:
-    """Apply one step of the flag or removal procedure (see the module docstring)."""
-    step = STEPS.get(action)
-    if step is None or step.internal:
-        raise _invalid(household_errors.TRANSITION_UNKNOWN % {"action": action})
-    if actor is not None:
-        require_in_scope(actor, flag.household.village_id)
-    flag = MonitoringFlag.objects.select_for_update().select_related("household").get(pk=flag.pk)
-    if flag.status not in step.sources:
-        raise ApplicationError(
-            FLAG_STEP_NOT_ALLOWED % {"status": flag.get_status_display(), "action": step.label},
-            code="transition_not_allowed",
-            status=409,
-        )
-    if not _role_allows(step, actor):
-        roles = "、".join(str(Role(r).label) for r in sorted(step.roles))
-        raise ApplicationError(
-            household_errors.TRANSITION_ROLE % {"action": step.label, "roles": roles},
-            code="permission_denied",
-            status=403,
-        )
-    required = household_errors.REASON_REQUIRED % {"action": step.label} if step.needs_reason else None
-    reason = _clean_reason(reason, required=required)
-    on_date = on_date or date.today()
-    check_not_future(on_date)
-    previous = flag.steps.order_by("-id").values_list("effective_date", flat=True).first()
-    if previous and on_date < previous:
-        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
-    if step.review:
-        ensure_four_eyes(actor=actor, earlier_actors=_round_actors(flag))
-    if step.closes_notice and flag.notice_ends_on and on_date < flag.notice_ends_on:
-        raise ApplicationError(
-            household_errors.NOTICE_NOT_ENDED % {"ends": flag.notice_ends_on}, code="notice_not_ended", status=409
-        )
-    return _move(flag, step, actor, reason, on_date)
-
-
-def _move(flag: MonitoringFlag, step: Step, actor, reason: str, on_date: date) -> MonitoringFlag:
-    from_status = flag.status
-    flag.status = step.target
-    flag.status_reason = reason
-    days = notice_days(NOTICE_PROCEDURE, flag.household.village_id) if step.opens_notice else None
-    flag.notice_ends_on = on_date + timedelta(days=days) if days is not None else None
-    flag.version += 1
-    flag.save(update_fields=["status", "status_reason", "notice_ends_on", "version", "updated_at"])
-    _record(flag, step.action, from_status, actor, reason, on_date)
-    return flag
+    """Apply one step of the flag or removal procedure (see the module docstring and :data:`STEPS`)."""
+    return engine.apply(WORKFLOW, actor=actor, obj=flag, action=action, reason=reason, on_date=on_date)
 
 
 # Return to poverty (返贫) ------------------------------------------------------------------
@@ -335,7 +253,7 @@ def return_to_poverty(
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     require_in_scope(actor, household.village_id)
     if cause not in Cause.values:
-        raise _invalid(RETURN_CAUSE_UNKNOWN, "cause")
+        raise invalid(RETURN_CAUSE_UNKNOWN, "cause")
     reason = _clean_reason(reason, required=RETURN_REASON_REQUIRED)
     on_date = on_date or date.today()
     check_not_future(on_date)
@@ -347,13 +265,11 @@ def return_to_poverty(
         .first()
     )
     if household.status != HouseholdStatus.EXITED or flag is None:
-        raise _invalid(RETURN_NO_ACTIVE_FLAG, status=409, code="conflict")
-    previous = flag.steps.order_by("-id").values_list("effective_date", flat=True).first()
-    if previous and on_date < previous:
-        raise _invalid(household_errors.DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
+        raise invalid(RETURN_NO_ACTIVE_FLAG, status=409, code="conflict")
+    engine.check_date(WORKFLOW, flag, on_date)
     household = apply_transition(
         household=household, t=HOUSEHOLD_TRANSITIONS["return_to_poverty"], actor=actor, reason=reason, on_date=on_date
     )
     household = household_update(actor=actor, household=household, changes={"main_cause": cause})
-    _move(flag, STEPS["return_to_poverty"], actor, reason, on_date)
+    engine.move(WORKFLOW, flag, STEPS["return_to_poverty"], actor, reason, on_date)
     return household

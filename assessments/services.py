@@ -137,7 +137,7 @@ def assessment_record(
     for field in INCOME_FIELDS:
         if field in data and Decimal(str(data[field] or 0)) < 0:
             raise _invalid(errors.AMOUNT_NEGATIVE % {"field": Assessment._meta.get_field(field).verbose_name}, field)
-    from households.workflow import check_not_future
+    from registry.workflow import check_not_future
 
     existing = Assessment.objects.select_for_update().filter(household=household, year=year).first()
     assessed_on = data.get("assessed_on") or (existing.assessed_on if existing else date.today())
@@ -213,7 +213,7 @@ def help_measure_add(*, actor, household: Household, data: dict) -> HelpMeasure:
 @transaction.atomic
 def helper_visit_add(*, actor, household: Household, visited_on: date, note: str = "") -> HelperVisit:
     """Record a helper's visit to the household (its paired helper)."""
-    from households.workflow import check_not_future
+    from registry.workflow import check_not_future
 
     require_capability(actor, Capability.ENTER_HOUSEHOLDS)
     require_in_scope(actor, household.village_id)

@@ -2,6 +2,21 @@
 
 from django.utils.translation import gettext_lazy as _
 
+# The workflow engine's messages, which the household procedures refuse with too.
+from registry.workflow import (  # noqa: F401
+    DATE_BEFORE_PREVIOUS,
+    DATE_IN_FUTURE,
+    NOTICE_NOT_ENDED,
+    OBJECTION_ALREADY_RESOLVED,
+    OBJECTION_ONLY_IN_NOTICE,
+    OBJECTION_PENDING,
+    OBJECTION_RESOLUTION_REQUIRED,
+    REASON_REQUIRED,
+    REASON_TOO_LONG,
+    TRANSITION_ROLE,
+    TRANSITION_UNKNOWN,
+)
+
 ID_SEX_MISMATCH = _("身份证号显示性别为“%(id_sex)s”，与填写的“%(sex)s”不符。")
 ID_BIRTH_MISMATCH = _("身份证号中的出生日期 %(id_birth)s 与填写的 %(birth)s 不符。")
 ID_DUPLICATE_IN_FORM = _("同一户中身份证号 %(id)s 重复。")
@@ -17,20 +32,9 @@ FIELD_NOT_EDITABLE = _("不能直接修改这些字段：%(fields)s（状态只�
 HOUSEHOLD_CLOSED = _("该户已%(status)s，记录只读。")
 
 TRANSITION_NOT_ALLOWED = _("当前状态“%(status)s / %(step)s”下不能执行“%(action)s”。")
-TRANSITION_UNKNOWN = _("未知的流程操作：%(action)s")
-TRANSITION_ROLE = _("“%(action)s”须由%(roles)s办理。")
-REASON_REQUIRED = _("“%(action)s”必须填写理由。")
-NOTICE_NOT_ENDED = _("公示期未满：公示至 %(ends)s，之后才能进入下一环节。")
-OBJECTION_PENDING = _("公示期间有 %(count)d 条异议尚未处理，处理完毕前不能进入下一环节。")
-DATE_IN_FUTURE = _("生效日期不能晚于今天。")
-REASON_TOO_LONG = _("理由不能超过 %(limit)d 个字。")
-DATE_BEFORE_PREVIOUS = _("生效日期不能早于上一环节的日期 %(previous)s。")
 EXCLUSION_HITS = _("不符合识别条件（%(count)d 项）：%(hits)s")
 
-OBJECTION_ONLY_IN_NOTICE = _("只能在公示期间登记异议。")
-OBJECTION_ALREADY_RESOLVED = _("该异议已经处理。")
 OBJECTION_OUTCOME_INVALID = _("请选择异议处理结果。")
-OBJECTION_RESOLUTION_REQUIRED = _("处理异议必须说明理由。")
 
 MEMBER_NOT_ACTIVE = _("%(name)s 已不在册。")
 MEMBER_NEW_HEAD_REQUIRED = _("户主%(event)s后，必须指定新的户主。")

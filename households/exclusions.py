@@ -262,6 +262,20 @@ def load_people(people: Iterable[PersonRef]) -> dict[str, str]:
     return names
 
 
+def refuse_hits(hits: list[ExclusionHit]) -> None:
+    """Refuse, listing every hit, when anyone was found on an exclusion list."""
+    from households import errors
+    from registry.errors import ApplicationError
+
+    if hits:
+        raise ApplicationError(
+            errors.EXCLUSION_HITS % {"count": len(hits), "hits": "；".join(str(h) for h in hits)},
+            code="exclusion",
+            fields={"exclusions": [str(h) for h in hits]},
+            status=409,
+        )
+
+
 def run_exclusion_checks_many(
     people: Iterable[PersonRef], *, loaded: dict[str, str] | None = None
 ) -> list[ExclusionHit]:

@@ -21,19 +21,20 @@ from households.choices import (
     IdentificationStep,
     MemberEventKind,
     MemberStatus,
-    ObjectionOutcome,
     Relationship,
     Sex,
 )
-from households.exclusions import PersonRef, run_exclusion_checks
+from households.exclusions import PersonRef, refuse_hits, run_exclusion_checks
 from households.idnumber import parse_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
 from households.privacy import mask_id
-from households.workflow import NOTICE_STEPS, REASON_MAX_LENGTH, TRANSITIONS, apply_transition, check_not_future
+from households.workflow import WORKFLOW
+from registry import workflow as engine
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.roles import Capability, roles_with
-from registry.services import ensure_four_eyes, full_clean_or_raise, require_in_scope
+from registry.services import full_clean_or_raise, require_in_scope
+from registry.workflow import check_not_future
 from villages.choices import DivisionLevel
 from villages.models import Division, Helper
 
@@ -220,14 +221,7 @@ def household_apply(
     group = data.get("group")
     if group is not None and group.village_id != village.code:
         raise _invalid(errors.GROUP_NOT_IN_VILLAGE, "group")
-    hits = run_exclusion_checks([PersonRef(name=m.get("name", ""), id_number=m["id_number"]) for m in members])
-    if hits:
-        raise ApplicationError(
-            errors.EXCLUSION_HITS % {"count": len(hits), "hits": "；".join(str(h) for h in hits)},
-            code="exclusion",
-            fields={"exclusions": [str(h) for h in hits]},
-            status=409,
-        )
+    refuse_hits(run_exclusion_checks([PersonRef(name=m.get("name", ""), id_number=m["id_number"]) for m in members]))
     on_date = on_date or date.today()
     check_not_future(on_date)
     record = Household(
@@ -467,86 +461,21 @@ def member_leave(
 # Objections (异议) ---------------------------------------------------------------------
 
 
-@transaction.atomic
 def objection_raise(
     *, actor, household: Household, objector: str, content: str, raised_on: date | None = None
 ) -> Objection:
     """Record an objection raised during a public notice; it blocks the next step."""
-    if actor is None:
-        raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)  # a person records it
-    _require_role(actor, DATA_ENTRY_ROLES)
-    require_in_scope(actor, household.village_id)
-    raised_on = raised_on or date.today()
-    check_not_future(raised_on, "raised_on")
-    household = Household.objects.select_for_update().get(pk=household.pk)
-    if household.step not in NOTICE_STEPS:
-        raise _invalid(errors.OBJECTION_ONLY_IN_NOTICE, status=409, code="transition_not_allowed")
-    objection = Objection(
-        household=household,
-        county_code=household.county_code,
-        step=household.step,
-        objector=objector.strip() or "匿名",
-        content=content,
-        raised_on=raised_on,
-        recorded_by=actor,
+    return engine.objection_raise(
+        WORKFLOW, actor=actor, obj=household, objector=objector, content=content, raised_on=raised_on
     )
-    full_clean_or_raise(objection)
-    objection.save(force_insert=True)
-    audit_record(
-        actor=actor,
-        action="objection.raise",
-        instance=objection,
-        scope_code=household.village_id,
-        after=snapshot(objection),
-    )
-    return objection
 
 
-@transaction.atomic
 def objection_resolve(*, actor, objection: Objection, outcome: str, resolution: str) -> Objection:
     """Decide an objection: upheld (the case returns to appraisal, or is rejected) or dismissed.
 
     The person who recorded the objection cannot decide it.
     """
-    _require_role(actor, OBJECTION_DECIDERS)
-    require_in_scope(actor, objection.household.village_id)
-    objection = Objection.objects.select_for_update().select_related("household").get(pk=objection.pk)
-    if objection.outcome != ObjectionOutcome.PENDING:
-        raise _invalid(errors.OBJECTION_ALREADY_RESOLVED, status=409, code="conflict")
-    if outcome not in ObjectionOutcome.values or outcome == ObjectionOutcome.PENDING:
-        raise _invalid(errors.OBJECTION_OUTCOME_INVALID, "outcome")
-    if not resolution.strip():
-        raise _invalid(errors.OBJECTION_RESOLUTION_REQUIRED, "resolution")
-    if len(resolution.strip()) > REASON_MAX_LENGTH:
-        raise _invalid(errors.REASON_TOO_LONG % {"limit": REASON_MAX_LENGTH}, "resolution")
-    ensure_four_eyes(actor=actor, earlier_actors=[objection.recorded_by_id])
-    objection.outcome = outcome
-    objection.resolution = resolution.strip()
-    objection.resolved_by = actor
-    objection.resolved_at = timezone.now()
-    objection.save(update_fields=["outcome", "resolution", "resolved_by", "resolved_at"])
-    audit_record(
-        actor=actor,
-        action="objection.resolve",
-        instance=objection,
-        scope_code=objection.household.village_id,
-        before={"outcome": ObjectionOutcome.PENDING},
-        after={"outcome": outcome, "resolution": objection.resolution},
-    )
-    household = Household.objects.select_for_update().get(pk=objection.household_id)
-    follow_up = {
-        ObjectionOutcome.UPHELD_RETURN: "objection_return",
-        ObjectionOutcome.UPHELD_REJECT: "objection_reject",
-    }.get(outcome)
-    if follow_up is not None:
-        apply_transition(
-            household=household,
-            t=TRANSITIONS[follow_up],
-            actor=actor,
-            reason=objection.resolution,
-            on_date=date.today(),
-        )
-    return objection
+    return engine.objection_resolve(WORKFLOW, actor=actor, objection=objection, outcome=outcome, resolution=resolution)
 
 
 # Helpers (帮扶责任人) -------------------------------------------------------------------

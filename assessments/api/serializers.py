@@ -388,7 +388,7 @@ def step_data(step) -> dict:
         "label": str(step.label),
         "needs_reason": step.needs_reason,
         "review": step.review,
-        "opens_notice": step.opens_notice,
+        "opens_notice": bool(step.opens_notice),
         "closes_notice": step.closes_notice,
     }
 

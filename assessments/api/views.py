@@ -56,11 +56,11 @@ from households.api.views import (
     _validated,
 )
 from households.selectors import household_list
-from households.workflow import check_not_future
 from registry.api.errors import NOT_FOUND
 from registry.api.permissions import TokenAllowsWrite
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.scoping import scope_queryset
+from registry.workflow import check_not_future
 
 ASSESSMENT_EXISTS = _("该户 %(year)s 年度已有核查记录，请修改该记录（PATCH /api/v1/assessments/{id}/）。")
 

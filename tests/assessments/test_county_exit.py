@@ -197,6 +197,26 @@ def test_the_whole_procedure_exits_the_county(guidong):
     assert exit_audit.after == {"exit_status": "exited", "exit_year": 2017}
 
 
+def test_the_approval_counts_the_evaluation_again_and_refuses_what_changed(guidong):
+    people = guidong.people
+    case = county_exit_apply(actor=people["county_guidong"], county=guidong.county, year=2017, on_date=ago(10))
+    case = sampled(case, people)
+    visit_all(case, people, wrongly_exited=0, approving=9, missed={"甲村": 10, "乙村": 20})
+    case = county_exit_evaluate(actor=people["province_hunan"], case=case, on_date=ago(10))
+    case = county_exit_transition(actor=people["province_hunan"], case=case, action="open_notice", on_date=ago(10))
+    case = county_exit_transition(actor=people["province_hunan"], case=case, action="close_notice", on_date=ago(2))
+    # The county raises its own denominator after the evaluation: the approval sees it.
+    county_status_set(actor=None, county=guidong.county, rural_population=40000)
+    make_household(village=guidong.village_a, status="registered", persons=3)
+    error = refused(
+        lambda: county_exit_transition(actor=people["province_hunan_2"], case=case, action="province_approve"),
+        case=case,
+        code="data_changed",
+    )
+    assert error.fields["changes"] == ["未脱贫人口 2→5", "农村户籍人口 10000→40000"]
+    assert CountyStatus.objects.get(pk=GUIDONG).exit_status != "exited"
+
+
 def test_sampled_villages_carry_their_unregistered_population(guidong, applied):
     case = sampled(applied, guidong.people)
     rows = {v.village.name: v for v in case.sampled_villages.select_related("village")}

@@ -314,6 +314,23 @@ def test_the_approval_counts_the_registry_again(users, village, proposed):
     assert VillageStatus.objects.get(pk=village.pk).exit_status == "not_exited"
 
 
+def test_the_approval_refuses_figures_changed_since_the_notice_though_it_would_pass(users, village, proposed):
+    case = through(proposed, users, until="close_notice")
+    village_status_set(actor=None, village=village, rural_population=600)  # now 6 ÷ 600 = 1.00 %
+    error = refused(
+        lambda: village_exit_transition(actor=users["county_jianghua"], case=case, action="county_approve"),
+        case=case,
+        code="data_changed",
+    )
+    assert error.fields["changes"] == ["农村户籍人口 400→600"] and "请退回后重新提交" in str(error)
+    assert VillageStatus.objects.get(pk=village.pk).exit_status == "not_exited"
+    case = village_exit_transition(
+        actor=users["county_jianghua"], case=case, action="county_return", reason="人口已更正"
+    )
+    case = village_exit_resubmit(actor=users["township_daxi"], case=case, checklist=CHECKLIST)
+    assert (case.rural_population, str(case.incidence)) == (600, "1.00")
+
+
 def test_returned_case_is_resubmitted_with_an_amended_checklist(users, proposed):
     case = through(proposed, users, until="close_notice")
     case = village_exit_transition(

@@ -35,7 +35,7 @@ def test_two_township_reviewers_approve_at_once_and_one_wins(demo, users, divisi
     def approve(actor):
         return lambda: household_transition(actor=actor, household=household, action="township_approve")
 
-    outcome = race(approve(users["township_daxi"]), approve(second), hold="households.workflow.apply_transition")
+    outcome = race(approve(users["township_daxi"]), approve(second), hold="registry.workflow.move")
     assert outcome.second_waited, "the second approval must wait for the first one's row lock"
     assert outcome.first.error is None and outcome.first.value.step == "township_notice"
     error = outcome.second.error
