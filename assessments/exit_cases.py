@@ -52,6 +52,12 @@ class Step:
     internal: bool = False  # applied only by the decision on an objection
 
 
+#: Who proposes an exit (村提名), decides an objection raised in its notice, and revokes a
+#: certified exit (错退); the doors offer these actions accordingly, the services decide.
+PROPOSERS = frozenset({Role.WORK_TEAM})
+OBJECTION_DECIDERS = frozenset({Role.TOWNSHIP, Role.COUNTY})
+REVOKERS = frozenset({Role.COUNTY, Role.PROVINCE})
+
 STEPS: dict[str, Step] = {
     s.action: s
     for s in [
@@ -151,7 +157,7 @@ def _judge(assessment: Assessment) -> tuple[dict, list]:
 @transaction.atomic
 def exit_case_propose(*, actor, household: Household, year: int, on_date: date | None = None) -> ExitCase:
     """Propose a household's exit for ``year`` (村提名); refused with the failed rules if it does not pass."""
-    if actor is not None and not (actor.is_superuser or actor.role == Role.WORK_TEAM):
+    if actor is not None and not (actor.is_superuser or actor.role in PROPOSERS):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     require_in_scope(actor, household.village_id) if actor is not None else None
     household = Household.objects.select_for_update().get(pk=household.pk)
@@ -364,7 +370,7 @@ def exit_objection_raise(
 @transaction.atomic
 def exit_objection_resolve(*, actor, objection: ExitObjection, upheld: bool, resolution: str) -> ExitObjection:
     """Decide an objection: upheld returns the case for amendment; dismissed lets it go on."""
-    if actor is None or not (actor.is_superuser or actor.role in (Role.TOWNSHIP, Role.COUNTY)):
+    if actor is None or not (actor.is_superuser or actor.role in OBJECTION_DECIDERS):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     objection = ExitObjection.objects.select_for_update().select_related("case__household").get(pk=objection.pk)
     require_in_scope(actor, objection.case.household.village_id)
@@ -394,7 +400,7 @@ def exit_objection_resolve(*, actor, objection: ExitObjection, upheld: bool, res
 def exit_case_revoke(*, actor, case: ExitCase, reason: str) -> ExitCase:
     """Revoke a certified exit found wrong (错退): the certificate shows 已撤销 and the household
     is registered (未脱贫) again. County or province; audited."""
-    if actor is not None and not (actor.is_superuser or actor.role in (Role.COUNTY, Role.PROVINCE)):
+    if actor is not None and not (actor.is_superuser or actor.role in REVOKERS):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     if actor is not None:
         require_in_scope(actor, case.household.village_id)
