@@ -118,6 +118,19 @@ def _checklist(data: dict) -> dict:
     return {item: {"met": data[f"{item}__met"], "evidence": data[f"{item}__evidence"]} for item in sorted(items)}
 
 
+def ask(modeladmin, request, queryset, form, *, label, name: str) -> TemplateResponse:
+    """Render the page on which an action asks for ``form`` (again, with its errors, if it did not validate)."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": label,
+        "form": form,
+        "queryset": queryset,
+        "opts": modeladmin.model._meta,
+        "action_name": name,
+    }
+    return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+
 def form_action(name: str, label, form_class, apply, *, roles: frozenset[str] | None = None, form_factory=None):
     """Return an admin action that asks for ``form_class`` and then calls ``apply(request, obj, data)`` per object.
 
@@ -135,26 +148,30 @@ def form_action(name: str, label, form_class, apply, *, roles: frozenset[str] | 
                 _("“%(action)s”已办理 %%(count)d 件。") % {"action": label},
             )
             return None
-        context = {
-            **modeladmin.admin_site.each_context(request),
-            "title": label,
-            "form": form,
-            "queryset": queryset,
-            "opts": modeladmin.model._meta,
-            "action_name": name,
-        }
-        return TemplateResponse(request, ACTION_TEMPLATE, context)
+        return ask(modeladmin, request, queryset, form, label=label, name=name)
 
     run.__name__ = name
     run.roles = roles
     return admin.action(description=label)(run)
 
 
-def step_actions(steps: dict, transition) -> list:
-    """Return one admin action per plain step of a table (steps taking data have their own)."""
+def step_form(step) -> type[forms.Form]:
+    """Return the form a plain step asks for: its date, and its reason — required where the step needs one."""
+    if not step.needs_reason:
+        return StepForm
+    reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    return type("ReasonStepForm", (StepForm,), {"reason": reason})
+
+
+def step_actions(steps: dict, transition, *, form_for=step_form, skip: tuple[str, ...] = ()) -> list:
+    """Return one admin action per plain step of a table (steps taking data have their own).
+
+    Each asks for what ``form_for(step)`` holds (``reason`` and ``on_date``); the steps in
+    ``skip`` are left to an action of their own.
+    """
     actions = []
     for step in steps.values():
-        if step.internal or not step.roles:
+        if step.internal or not step.roles or step.action in skip:
             continue
 
         def apply(request, obj, data, action=step.action):
@@ -162,7 +179,7 @@ def step_actions(steps: dict, transition) -> list:
                 actor=request.user, case=obj, action=action, reason=data["reason"], on_date=data["on_date"]
             )
 
-        actions.append(form_action(f"step_{step.action}", step.label, StepForm, apply, roles=step.roles))
+        actions.append(form_action(f"step_{step.action}", step.label, form_for(step), apply, roles=step.roles))
     return actions
 
 
@@ -506,7 +523,7 @@ def _flag_step_actions() -> list:
                 actor=request.user, flag=flag, action=action, reason=data["reason"], on_date=data["on_date"]
             )
 
-        actions.append(form_action(f"step_{step.action}", step.label, StepForm, apply, roles=step.roles))
+        actions.append(form_action(f"step_{step.action}", step.label, step_form(step), apply, roles=step.roles))
     return actions
 
 
