@@ -1,12 +1,14 @@
 """Admin for the assessments app (the third door); every write goes through the services.
 
-Village exit, county exit and reduction plans: status fields are read-only; each step of
-the two exit procedures is an admin action that asks for what the step needs and calls
-the same service as the pages and the API, so roles, four eyes, notices, objections and
-vetoes all apply.
+Annual reassessments are recorded and corrected through the same service as the page
+and the API (computed figures, version check, audit). Village exit, county exit and
+reduction plans: status fields are read-only; each step of the two exit procedures is an
+admin action that asks for what the step needs and calls the same service as the pages
+and the API, so roles, four eyes, notices, objections and vetoes all apply.
 """
 
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
@@ -15,8 +17,10 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from assessments import area_exits, monitoring, plans
+from assessments import area_exits, monitoring, plans, services
+from assessments.choices import TransferItem
 from assessments.models import (
+    Assessment,
     CountyExitCase,
     CountyExitObjection,
     CountyExitStep,
@@ -29,9 +33,10 @@ from assessments.models import (
     VillageExitObjection,
     VillageExitStep,
 )
-from households.choices import Cause
-from registry.admin_base import ScopedModelAdmin
-from registry.roles import Role
+from assessments.selectors import assessment_is_locked
+from households.choices import Cause, MemberStatus
+from registry.admin_base import ScopedModelAdmin, VersionedAdminForm, expected_version
+from registry.roles import Capability, Role
 
 ACTION_TEMPLATE = "admin/households/household/transition.html"
 
@@ -575,3 +580,158 @@ class MonitoringFlagStepAdmin(ScopedModelAdmin):
     list_display = ["flag", "action", "from_status", "to_status", "actor", "effective_date"]
     list_filter = ["action"]
     list_select_related = ["flag__household", "actor"]
+
+
+# Annual reassessment (年度核查) -------------------------------------------------------------------
+
+TRANSFER_PREFIX = "transfer_"
+TRANSFER_FIELDS = [TRANSFER_PREFIX + item.value for item in TransferItem]
+#: What the service computes from what is entered: never typed in, shown read-only.
+COMPUTED_FIELDS = ["household_size", "transfer_income", "net_income", "per_capita_net_income"]
+INDICATOR_FIELDS = [
+    "food_secure", "clothing_secure", "water_litres_per_person_day", "water_fetch_minutes", "water_quality_safe",
+]  # fmt: skip
+
+
+def _amount(label) -> forms.DecimalField:
+    return forms.DecimalField(label=label, required=False, min_value=0, max_digits=12, decimal_places=2)
+
+
+class AssessmentAdminBaseForm(VersionedAdminForm):
+    """What the work team enters for a year; the transfers item by item, as on the page.
+
+    On an existing assessment the exempt members are ticked among the household's members.
+    """
+
+    class Meta:
+        model = Assessment
+        fields = ["household", "year", "assessed_on", *services.INCOME_FIELDS, *INDICATOR_FIELDS, "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        assessment = self.instance
+        if not assessment.pk:
+            return
+        for item, amount in (assessment.transfers or {}).items():
+            self.initial[TRANSFER_PREFIX + item] = Decimal(str(amount))
+        if "education_exempt_members" in self.fields:
+            exempt = set(assessment.education_exempt_members or [])
+            members = assessment.household.members.order_by("id")
+            members = [m for m in members if m.status == MemberStatus.ACTIVE or m.pk in exempt]
+            self.fields["education_exempt_members"] = forms.TypedMultipleChoiceField(
+                label=Assessment._meta.get_field("education_exempt_members").verbose_name,
+                choices=[(m.pk, m.name) for m in members],
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                help_text=_("义务教育阶段因身体原因不能入学、送教上门的成员。"),
+            )
+
+    def assessment_data(self) -> dict:
+        """Return everything entered, under the names ``assessment_record`` takes."""
+        data = self.cleaned_data
+        entered = {name: data[name] for name in ("assessed_on", *services.INCOME_FIELDS, *INDICATOR_FIELDS, "notes")}
+        entered["transfers"] = transfers_of(data, {})
+        if "education_exempt_members" in self.fields:
+            entered["education_exempt_members"] = sorted(data["education_exempt_members"])
+        return entered
+
+
+#: One amount field per transfer item (declared, so the admin may list them among its fields).
+AssessmentAdminForm = type(
+    "AssessmentAdminForm",
+    (AssessmentAdminBaseForm,),
+    {TRANSFER_PREFIX + item.value: _amount(item.label) for item in TransferItem},
+)
+
+
+def transfers_of(data: dict, current: dict) -> dict:
+    """Return ``current`` transfers with the items among ``data`` (``transfer_<item>``) set; empty drops one."""
+    transfers = dict(current)
+    for name, amount in data.items():
+        if not name.startswith(TRANSFER_PREFIX):
+            continue
+        item = name.removeprefix(TRANSFER_PREFIX)
+        if amount is None:
+            transfers.pop(item, None)
+        else:
+            transfers[item] = str(amount)
+    return transfers
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ScopedModelAdmin):
+    """Annual reassessments: recorded and corrected through ``assessment_record``, like the page and the API.
+
+    The service computes the income figures and the household size, sets the version and
+    refuses a stale form; an assessment a certified exit relies on is shown read-only.
+    """
+
+    capability = Capability.ENTER_HOUSEHOLDS
+    form = AssessmentAdminForm
+    editable_fields = (*services.ASSESSMENT_FIELDS, *TRANSFER_FIELDS)
+    list_display = [
+        "household", "year", "assessed_on", "household_size", "net_income", "per_capita_net_income", "assessed_by",
+        "version",
+    ]  # fmt: skip
+    list_filter = ["year"]
+    search_fields = ["household__registry_number"]
+    list_select_related = ["household", "assessed_by"]
+    autocomplete_fields = ["household"]
+
+    def has_change_permission(self, request, obj=None):
+        """Refuse the change form where the service would: a locked assessment, a household no longer assessed."""
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or (obj.household.status in services.ASSESSABLE and not assessment_is_locked(obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["household", "year", *COMPUTED_FIELDS, "transfers_display", "exempt_display", "assessed_by", "version"]
+
+    def get_fieldsets(self, request, obj=None):
+        editable = obj is None or self.has_change_permission(request, obj)
+        fieldsets = [
+            (None, {"fields": ["household", "year", "assessed_on"]}),
+            (_("收入"), {"fields": list(services.INCOME_FIELDS)}),
+            (_("转移性收入"), {"fields": TRANSFER_FIELDS if editable else ["transfers_display"]}),
+            (_("两不愁三保障"), {"fields": INDICATOR_FIELDS}),
+            (None, {"fields": ["notes"]}),
+        ]
+        if obj is None:
+            return fieldsets
+        fieldsets[3][1]["fields"] = [*INDICATOR_FIELDS, "education_exempt_members" if editable else "exempt_display"]
+        return [
+            *fieldsets,
+            (_("计算结果（由系统计算）"), {"fields": COMPUTED_FIELDS}),
+            (None, {"fields": ["assessed_by", "version", *(["expected_version"] if editable else [])]}),
+        ]
+
+    @admin.display(description=_("转移性收入明细"))
+    def transfers_display(self, assessment):
+        return "；".join(f"{TransferItem(k).label} {v} 元" for k, v in (assessment.transfers or {}).items()) or "—"
+
+    @admin.display(description=_("因身体原因免于入学的成员"))
+    def exempt_display(self, assessment):
+        ids = assessment.education_exempt_members or []
+        return "、".join(assessment.household.members.filter(pk__in=ids).values_list("name", flat=True)) or "—"
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        # Version 0: "there was none when I looked", as the API posts it.
+        return services.assessment_record(
+            actor=request.user, household=data["household"], year=data["year"], data=form.assessment_data(),
+            expected_version=0,
+        )  # fmt: skip
+
+    def update_service(self, *, request, instance, changes):
+        data = {name: value for name, value in changes.items() if not name.startswith(TRANSFER_PREFIX)}
+        if len(data) < len(changes):
+            data["transfers"] = transfers_of(changes, instance.transfers or {})
+        if "education_exempt_members" in data:
+            data["education_exempt_members"] = sorted(data["education_exempt_members"])
+        return services.assessment_record(
+            actor=request.user, household=instance.household, year=instance.year, data=data,
+            expected_version=expected_version(request),
+        )  # fmt: skip
