@@ -1,29 +1,37 @@
 """Admin for the assessments app (the third door); every write goes through the services.
 
 Annual reassessments are recorded and corrected through the same service as the page
-and the API (computed figures, version check, audit). Village exit, county exit and
-reduction plans: status fields are read-only; each step of the two exit procedures is an
-admin action that asks for what the step needs and calls the same service as the pages
-and the API, so roles, four eyes, notices, objections and vetoes all apply.
+and the API (computed figures, version check, audit). Household, village and county
+exits, monitoring flags and reduction plans: status fields are read-only; each step of a
+procedure is an admin action that asks for what the step needs and calls the same
+service as the pages and the API, so roles, four eyes, notices, objections, rules and
+vetoes all apply.
 """
 
+import json
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from assessments import area_exits, monitoring, plans, services
+from assessments import area_exits, exit_cases, monitoring, plans, services
 from assessments.choices import TransferItem
+from assessments.forms import ExitStepForm
 from assessments.models import (
     Assessment,
     CountyExitCase,
     CountyExitObjection,
     CountyExitStep,
+    ExitCase,
+    ExitCaseStep,
+    ExitObjection,
     MonitoringFlag,
     MonitoringFlagStep,
     ReductionPlan,
@@ -36,7 +44,7 @@ from assessments.models import (
 from assessments.selectors import assessment_is_locked
 from households.choices import Cause, MemberStatus
 from registry.admin_base import ScopedModelAdmin, VersionedAdminForm, expected_version
-from registry.roles import Capability, Role
+from registry.roles import Capability, Role, roles_with
 
 ACTION_TEMPLATE = "admin/households/household/transition.html"
 
@@ -735,3 +743,189 @@ class AssessmentAdmin(ScopedModelAdmin):
             actor=request.user, household=instance.household, year=instance.year, data=data,
             expected_version=expected_version(request),
         )  # fmt: skip
+
+
+# Household exit cases (脱贫退出) ----------------------------------------------------------------
+
+
+class ExitCaseStepInline(ReadOnlyInline):
+    model = ExitCaseStep
+    fields = ["effective_date", "step", "from_status", "to_status", "actor", "reason"]
+
+    @admin.display(description=_("操作"))
+    def step(self, row):
+        return step_label(row.action)
+
+
+class ExitObjectionInline(ReadOnlyInline):
+    model = ExitObjection
+    fields = ["objector", "content", "raised_on", "recorded_by", "outcome", "resolution", "resolved_by"]
+
+
+def step_label(action: str) -> str:
+    """Return how a recorded step of an exit case reads (村提名, 撤销 and the table's labels)."""
+    if action in exit_cases.STEPS:
+        return str(exit_cases.STEPS[action].label)
+    return str({"propose": _("村提名"), "revoke": _("撤销脱贫退出")}.get(action, action))
+
+
+class ExitCaseProposeForm(forms.ModelForm):
+    on_date = forms.DateField(label=_("提名日期"), required=False, help_text=_("留空为今天。"))
+
+    class Meta:
+        model = ExitCase
+        fields = ["household", "year"]
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销理由"),
+        max_length=ExitCase._meta.get_field("revoked_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CertifyForm(forms.Form):
+    on_date = forms.DateField(label=_("审定日期"), initial=date.today)
+
+
+def _exit_step_form(step):
+    """The page's form of the step: the signatory for the acknowledgement, a required reason where needed."""
+    return partial(ExitStepForm, step=step)
+
+
+def _raise_exit_objection(request, case, data):
+    return exit_cases.exit_objection_raise(actor=request.user, case=case, **data)
+
+
+def _revoke(request, case, data):
+    return exit_cases.exit_case_revoke(actor=request.user, case=case, reason=data["reason"])
+
+
+@admin.action(description=exit_cases.STEPS["county_certify"].label)
+def certify(modeladmin, request, queryset):
+    """Certify the selected cases as one batch (批量审定), each still checked on its own; report each."""
+    form = CertifyForm(request.POST if "apply" in request.POST else None)
+    label = exit_cases.STEPS["county_certify"].label
+    if not form.is_valid():
+        return ask(modeladmin, request, queryset, form, label=label, name="step_county_certify")
+    cases = list(queryset.order_by("pk"))
+    outcome = exit_cases.exit_case_certify_batch(actor=request.user, cases=cases, on_date=form.cleaned_data["on_date"])
+    for case, error in outcome:
+        which = f"{case.household} {case.year}"
+        if error is None:
+            message = _("%(case)s：已审定，证明校验码 %(code)s。") % {"case": which, "code": case.certificate_code}
+            modeladmin.message_user(request, message, messages.SUCCESS)
+        else:
+            modeladmin.message_user(request, f"{which}：{error}", messages.ERROR)
+    found = {str(case.pk) for case in cases}
+    for missing in sorted(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)) - found):
+        modeladmin.message_user(request, _("#%(id)s：不在您的管辖范围内，未办理。") % {"id": missing}, messages.ERROR)
+    certified = sum(1 for _case, error in outcome if error is None)
+    summary = _("审定通过 %(certified)d 户，未通过 %(refused)d 户。") % {
+        "certified": certified,
+        "refused": len(outcome) - certified,
+    }
+    modeladmin.message_user(request, summary, messages.INFO)
+    return None
+
+
+certify.__name__ = "step_county_certify"
+certify.roles = exit_cases.STEPS["county_certify"].roles
+
+
+@admin.register(ExitCase)
+class ExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
+    """Household exit cases: proposed, taken step by step, certified (in batches) and revoked through the services.
+
+    Everything on a case is read-only; its steps are actions offered to the roles that
+    take them, and the services check the order, four eyes, notices, objections and rules.
+    """
+
+    form = ExitCaseProposeForm
+    list_display = [
+        "household", "year", "status", "eligible", "notice_ends_on", "certified_on", "certificate_code", "revoked",
+    ]  # fmt: skip
+    list_filter = ["status", "year", "revoked"]
+    search_fields = ["household__registry_number", "certificate_code"]
+    list_select_related = ["household"]
+    autocomplete_fields = ["household"]
+    inlines = [ExitCaseStepInline, ExitObjectionInline]
+    readonly_fields = [
+        "assessment", "status", "checks", "figures", "rule_set_version", "eligible", "acknowledged_by",
+        "notice_ends_on", "status_reason", "certified_on", "certificate_code", "revoked", "revoked_reason", "version",
+        "snapshot_display",
+    ]  # fmt: skip
+    actions = [
+        *step_actions(exit_cases.STEPS, exit_cases.exit_case_transition, form_for=_exit_step_form,
+                      skip=("county_certify",)),
+        certify,
+        form_action(
+            "raise_objection", _("登记公示异议"), ObjectionForm, _raise_exit_objection,
+            roles=roles_with(Capability.ENTER_HOUSEHOLDS),
+        ),
+        form_action("revoke", _("撤销脱贫退出（错退）"), RevokeForm, _revoke, roles=exit_cases.REVOKERS),
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return _is(request.user, *exit_cases.PROPOSERS)
+
+    def get_fields(self, request, obj=None):
+        return ["household", "year", "on_date"] if obj is None else ["household", "year", *self.readonly_fields]
+
+    @admin.display(description=_("退出条件判定"))
+    def checks(self, case):
+        return _checks_html(case.rule_results or [])
+
+    @admin.display(description=_("判定依据"))
+    def figures(self, case):
+        judged = (case.snapshot or {}).get("assessment", {})
+        standards = (case.snapshot or {}).get("standards", {})
+        return _(
+            "%(year)s 年度核查（%(date)s，版本 %(version)s）：家庭人口 %(size)s 人，家庭纯收入 %(net)s 元，"
+            "人均纯收入 %(per_capita)s 元；扶贫标准 %(line)s 元。"
+        ) % {
+            "year": judged.get("year", "—"),
+            "date": judged.get("assessed_on", "—"),
+            "version": judged.get("version", "—"),
+            "size": judged.get("household_size", "—"),
+            "net": judged.get("net_income", "—"),
+            "per_capita": judged.get("per_capita_net_income", "—"),
+            "line": standards.get("poverty_line", "—"),
+        }
+
+    @admin.display(description=_("判定数据快照"))
+    def snapshot_display(self, case):
+        return format_html("<pre>{}</pre>", json.dumps(case.snapshot or {}, ensure_ascii=False, indent=2))
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return exit_cases.exit_case_propose(
+            actor=request.user, household=data["household"], year=data["year"], on_date=data["on_date"]
+        )
+
+    @staticmethod
+    def describe_error(error):
+        """A refused proposal names each rule it failed, one per line, as the page lists them."""
+        rules = [str(rule) for rule in error.fields.get("rules", [])]
+        if error.code != "rules_failed" or not rules:
+            return ScopedModelAdmin.describe_error(error)
+        heading = _("不符合退出标准，以下 %(count)d 项未达到：") % {"count": len(rules)}
+        return format_html("{}<br>{}", heading, format_html_join(mark_safe("<br>"), "✘ {}", ((r,) for r in rules)))
+
+
+def _resolve_exit_objection(request, objection, data):
+    return exit_cases.exit_objection_resolve(actor=request.user, objection=objection, **data)
+
+
+@admin.register(ExitObjection)
+class ExitObjectionAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["case", "objector", "raised_on", "recorded_by", "outcome", "resolved_by"]
+    list_filter = ["outcome"]
+    search_fields = ["case__household__registry_number", "objector"]
+    list_select_related = ["case__household", "recorded_by", "resolved_by"]
+    actions = [
+        form_action(
+            "resolve", _("处理所选异议"), ResolveForm, _resolve_exit_objection, roles=exit_cases.OBJECTION_DECIDERS
+        )
+    ]

@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry.errors import OUT_OF_JURISDICTION, ApplicationError
@@ -133,7 +134,7 @@ class ScopedModelAdmin(admin.ModelAdmin):
                 func(obj)
                 done += 1
             except ApplicationError as error:
-                self.message_user(request, f"{obj}：{self.describe_error(error)}", messages.ERROR)
+                self.message_user(request, format_html("{}：{}", obj, self.describe_error(error)), messages.ERROR)
         if done:
             self.message_user(request, success_message % {"count": done}, messages.SUCCESS)
 
