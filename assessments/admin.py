@@ -766,7 +766,7 @@ def step_label(action: str) -> str:
     """Return how a recorded step of an exit case reads (村提名, 撤销 and the table's labels)."""
     if action in exit_cases.STEPS:
         return str(exit_cases.STEPS[action].label)
-    return str({"propose": _("村提名"), "revoke": _("撤销脱贫退出")}.get(action, action))
+    return str({"propose": _("村提名"), "revoke": _("撤销脱贫（错退）")}.get(action, action))
 
 
 class ExitCaseProposeForm(forms.ModelForm):
@@ -822,7 +822,7 @@ def certify(modeladmin, request, queryset):
     for missing in sorted(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)) - found):
         modeladmin.message_user(request, _("#%(id)s：不在您的管辖范围内，未办理。") % {"id": missing}, messages.ERROR)
     certified = sum(1 for _case, error in outcome if error is None)
-    summary = _("审定通过 %(certified)d 户，未通过 %(refused)d 户。") % {
+    summary = _("审定通过 %(certified)s 户，未通过 %(refused)s 户。") % {
         "certified": certified,
         "refused": len(outcome) - certified,
     }
@@ -864,7 +864,7 @@ class ExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
             "raise_objection", _("登记公示异议"), ObjectionForm, _raise_exit_objection,
             roles=roles_with(Capability.ENTER_HOUSEHOLDS),
         ),
-        form_action("revoke", _("撤销脱贫退出（错退）"), RevokeForm, _revoke, roles=exit_cases.REVOKERS),
+        form_action("revoke", _("撤销脱贫（错退）"), RevokeForm, _revoke, roles=exit_cases.REVOKERS),
     ]  # fmt: skip
 
     def has_add_permission(self, request):
