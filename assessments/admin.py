@@ -691,7 +691,11 @@ class AssessmentAdmin(ScopedModelAdmin):
         """Refuse the change form where the service would: a locked assessment, a household no longer assessed."""
         if not super().has_change_permission(request, obj):
             return False
-        return obj is None or (obj.household.status in services.ASSESSABLE and not assessment_is_locked(obj))
+        if obj is None:
+            return True
+        if not hasattr(obj, "_admin_editable"):  # asked several times per page: look once
+            obj._admin_editable = obj.household.status in services.ASSESSABLE and not assessment_is_locked(obj)
+        return obj._admin_editable
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
