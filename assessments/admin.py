@@ -1,25 +1,37 @@
 """Admin for the assessments app (the third door); every write goes through the services.
 
-Village exit, county exit and reduction plans: status fields are read-only; each step of
-the two exit procedures is an admin action that asks for what the step needs and calls
-the same service as the pages and the API, so roles, four eyes, notices, objections and
+Annual reassessments are recorded and corrected through the same service as the page
+and the API (computed figures, version check, audit). Household, village and county
+exits, monitoring flags and reduction plans: status fields are read-only; each step of a
+procedure is an admin action that asks for what the step needs and calls the same
+service as the pages and the API, so roles, four eyes, notices, objections, rules and
 vetoes all apply.
 """
 
+import json
 from datetime import date
+from decimal import Decimal
+from functools import partial
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from assessments import area_exits, monitoring, plans
+from assessments import area_exits, exit_cases, monitoring, plans, services
+from assessments.choices import TransferItem
+from assessments.forms import ExitStepForm
 from assessments.models import (
+    Assessment,
     CountyExitCase,
     CountyExitObjection,
     CountyExitStep,
+    ExitCase,
+    ExitCaseStep,
+    ExitObjection,
     MonitoringFlag,
     MonitoringFlagStep,
     ReductionPlan,
@@ -29,9 +41,10 @@ from assessments.models import (
     VillageExitObjection,
     VillageExitStep,
 )
-from households.choices import Cause
-from registry.admin_base import ScopedModelAdmin
-from registry.roles import Role
+from assessments.selectors import assessment_is_locked
+from households.choices import Cause, MemberStatus
+from registry.admin_base import ScopedModelAdmin, VersionedAdminForm, expected_version
+from registry.roles import Capability, Role, roles_with
 
 ACTION_TEMPLATE = "admin/households/household/transition.html"
 
@@ -118,6 +131,19 @@ def _checklist(data: dict) -> dict:
     return {item: {"met": data[f"{item}__met"], "evidence": data[f"{item}__evidence"]} for item in sorted(items)}
 
 
+def ask(modeladmin, request, queryset, form, *, label, name: str) -> TemplateResponse:
+    """Render the page on which an action asks for ``form`` (again, with its errors, if it did not validate)."""
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": label,
+        "form": form,
+        "queryset": queryset,
+        "opts": modeladmin.model._meta,
+        "action_name": name,
+    }
+    return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+
 def form_action(name: str, label, form_class, apply, *, roles: frozenset[str] | None = None, form_factory=None):
     """Return an admin action that asks for ``form_class`` and then calls ``apply(request, obj, data)`` per object.
 
@@ -135,26 +161,30 @@ def form_action(name: str, label, form_class, apply, *, roles: frozenset[str] | 
                 _("“%(action)s”已办理 %%(count)d 件。") % {"action": label},
             )
             return None
-        context = {
-            **modeladmin.admin_site.each_context(request),
-            "title": label,
-            "form": form,
-            "queryset": queryset,
-            "opts": modeladmin.model._meta,
-            "action_name": name,
-        }
-        return TemplateResponse(request, ACTION_TEMPLATE, context)
+        return ask(modeladmin, request, queryset, form, label=label, name=name)
 
     run.__name__ = name
     run.roles = roles
     return admin.action(description=label)(run)
 
 
-def step_actions(steps: dict, transition) -> list:
-    """Return one admin action per plain step of a table (steps taking data have their own)."""
+def step_form(step) -> type[forms.Form]:
+    """Return the form a plain step asks for: its date, and its reason — required where the step needs one."""
+    if not step.needs_reason:
+        return StepForm
+    reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    return type("ReasonStepForm", (StepForm,), {"reason": reason})
+
+
+def step_actions(steps: dict, transition, *, form_for=step_form, skip: tuple[str, ...] = ()) -> list:
+    """Return one admin action per plain step of a table (steps taking data have their own).
+
+    Each asks for what ``form_for(step)`` holds (``reason`` and ``on_date``); the steps in
+    ``skip`` are left to an action of their own.
+    """
     actions = []
     for step in steps.values():
-        if step.internal or not step.roles:
+        if step.internal or not step.roles or step.action in skip:
             continue
 
         def apply(request, obj, data, action=step.action):
@@ -162,7 +192,7 @@ def step_actions(steps: dict, transition) -> list:
                 actor=request.user, case=obj, action=action, reason=data["reason"], on_date=data["on_date"]
             )
 
-        actions.append(form_action(f"step_{step.action}", step.label, StepForm, apply, roles=step.roles))
+        actions.append(form_action(f"step_{step.action}", step.label, form_for(step), apply, roles=step.roles))
     return actions
 
 
@@ -506,7 +536,7 @@ def _flag_step_actions() -> list:
                 actor=request.user, flag=flag, action=action, reason=data["reason"], on_date=data["on_date"]
             )
 
-        actions.append(form_action(f"step_{step.action}", step.label, StepForm, apply, roles=step.roles))
+        actions.append(form_action(f"step_{step.action}", step.label, step_form(step), apply, roles=step.roles))
     return actions
 
 
@@ -558,3 +588,348 @@ class MonitoringFlagStepAdmin(ScopedModelAdmin):
     list_display = ["flag", "action", "from_status", "to_status", "actor", "effective_date"]
     list_filter = ["action"]
     list_select_related = ["flag__household", "actor"]
+
+
+# Annual reassessment (年度核查) -------------------------------------------------------------------
+
+TRANSFER_PREFIX = "transfer_"
+TRANSFER_FIELDS = [TRANSFER_PREFIX + item.value for item in TransferItem]
+#: What the service computes from what is entered: never typed in, shown read-only.
+COMPUTED_FIELDS = ["household_size", "transfer_income", "net_income", "per_capita_net_income"]
+INDICATOR_FIELDS = [
+    "food_secure", "clothing_secure", "water_litres_per_person_day", "water_fetch_minutes", "water_quality_safe",
+]  # fmt: skip
+
+
+def _amount(label) -> forms.DecimalField:
+    return forms.DecimalField(label=label, required=False, min_value=0, max_digits=12, decimal_places=2)
+
+
+class AssessmentAdminBaseForm(VersionedAdminForm):
+    """What the work team enters for a year; the transfers item by item, as on the page.
+
+    On an existing assessment the exempt members are ticked among the household's members.
+    """
+
+    class Meta:
+        model = Assessment
+        fields = ["household", "year", "assessed_on", *services.INCOME_FIELDS, *INDICATOR_FIELDS, "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        assessment = self.instance
+        if not assessment.pk:
+            return
+        for item, amount in (assessment.transfers or {}).items():
+            self.initial[TRANSFER_PREFIX + item] = Decimal(str(amount))
+        if "education_exempt_members" in self.fields:
+            exempt = set(assessment.education_exempt_members or [])
+            members = assessment.household.members.order_by("id")
+            members = [m for m in members if m.status == MemberStatus.ACTIVE or m.pk in exempt]
+            self.fields["education_exempt_members"] = forms.TypedMultipleChoiceField(
+                label=Assessment._meta.get_field("education_exempt_members").verbose_name,
+                choices=[(m.pk, m.name) for m in members],
+                coerce=int,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                help_text=_("义务教育阶段因身体原因不能入学、送教上门的成员。"),
+            )
+
+    def assessment_data(self) -> dict:
+        """Return everything entered, under the names ``assessment_record`` takes."""
+        data = self.cleaned_data
+        entered = {name: data[name] for name in ("assessed_on", *services.INCOME_FIELDS, *INDICATOR_FIELDS, "notes")}
+        entered["transfers"] = transfers_of(data, {})
+        if "education_exempt_members" in self.fields:
+            entered["education_exempt_members"] = sorted(data["education_exempt_members"])
+        return entered
+
+
+#: One amount field per transfer item (declared, so the admin may list them among its fields).
+AssessmentAdminForm = type(
+    "AssessmentAdminForm",
+    (AssessmentAdminBaseForm,),
+    {TRANSFER_PREFIX + item.value: _amount(item.label) for item in TransferItem},
+)
+
+
+def transfers_of(data: dict, current: dict) -> dict:
+    """Return ``current`` transfers with the items among ``data`` (``transfer_<item>``) set; empty drops one."""
+    transfers = dict(current)
+    for name, amount in data.items():
+        if not name.startswith(TRANSFER_PREFIX):
+            continue
+        item = name.removeprefix(TRANSFER_PREFIX)
+        if amount is None:
+            transfers.pop(item, None)
+        else:
+            transfers[item] = str(amount)
+    return transfers
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ScopedModelAdmin):
+    """Annual reassessments: recorded and corrected through ``assessment_record``, like the page and the API.
+
+    The service computes the income figures and the household size, sets the version and
+    refuses a stale form; an assessment a certified exit relies on is shown read-only.
+    """
+
+    capability = Capability.ENTER_HOUSEHOLDS
+    form = AssessmentAdminForm
+    editable_fields = (*services.ASSESSMENT_FIELDS, *TRANSFER_FIELDS)
+    list_display = [
+        "household", "year", "assessed_on", "household_size", "net_income", "per_capita_net_income", "assessed_by",
+        "version",
+    ]  # fmt: skip
+    list_filter = ["year"]
+    search_fields = ["household__registry_number"]
+    list_select_related = ["household", "assessed_by"]
+    autocomplete_fields = ["household"]
+
+    def has_change_permission(self, request, obj=None):
+        """Refuse the change form where the service would: a locked assessment, a household no longer assessed."""
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        if not hasattr(obj, "_admin_editable"):  # asked several times per page: look once
+            obj._admin_editable = obj.household.status in services.ASSESSABLE and not assessment_is_locked(obj)
+        return obj._admin_editable
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["household", "year", *COMPUTED_FIELDS, "transfers_display", "exempt_display", "assessed_by", "version"]
+
+    def get_fieldsets(self, request, obj=None):
+        editable = obj is None or self.has_change_permission(request, obj)
+        fieldsets = [
+            (None, {"fields": ["household", "year", "assessed_on"]}),
+            (_("收入"), {"fields": list(services.INCOME_FIELDS)}),
+            (_("转移性收入"), {"fields": TRANSFER_FIELDS if editable else ["transfers_display"]}),
+            (_("两不愁三保障"), {"fields": INDICATOR_FIELDS}),
+            (None, {"fields": ["notes"]}),
+        ]
+        if obj is None:
+            return fieldsets
+        fieldsets[3][1]["fields"] = [*INDICATOR_FIELDS, "education_exempt_members" if editable else "exempt_display"]
+        return [
+            *fieldsets,
+            (_("计算结果（由系统计算）"), {"fields": COMPUTED_FIELDS}),
+            (None, {"fields": ["assessed_by", "version", *(["expected_version"] if editable else [])]}),
+        ]
+
+    @admin.display(description=_("转移性收入明细"))
+    def transfers_display(self, assessment):
+        return "；".join(f"{TransferItem(k).label} {v} 元" for k, v in (assessment.transfers or {}).items()) or "—"
+
+    @admin.display(description=_("因身体原因免于入学的成员"))
+    def exempt_display(self, assessment):
+        ids = assessment.education_exempt_members or []
+        return "、".join(assessment.household.members.filter(pk__in=ids).values_list("name", flat=True)) or "—"
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        # Version 0: "there was none when I looked", as the API posts it.
+        return services.assessment_record(
+            actor=request.user, household=data["household"], year=data["year"], data=form.assessment_data(),
+            expected_version=0,
+        )  # fmt: skip
+
+    def update_service(self, *, request, instance, changes):
+        data = {name: value for name, value in changes.items() if not name.startswith(TRANSFER_PREFIX)}
+        if len(data) < len(changes):
+            data["transfers"] = transfers_of(changes, instance.transfers or {})
+        if "education_exempt_members" in data:
+            data["education_exempt_members"] = sorted(data["education_exempt_members"])
+        return services.assessment_record(
+            actor=request.user, household=instance.household, year=instance.year, data=data,
+            expected_version=expected_version(request),
+        )  # fmt: skip
+
+
+# Household exit cases (脱贫退出) ----------------------------------------------------------------
+
+
+class ExitCaseStepInline(ReadOnlyInline):
+    model = ExitCaseStep
+    fields = ["effective_date", "step", "from_status", "to_status", "actor", "reason"]
+
+    @admin.display(description=_("操作"))
+    def step(self, row):
+        return step_label(row.action)
+
+
+class ExitObjectionInline(ReadOnlyInline):
+    model = ExitObjection
+    fields = ["objector", "content", "raised_on", "recorded_by", "outcome", "resolution", "resolved_by"]
+
+
+def step_label(action: str) -> str:
+    """Return how a recorded step of an exit case reads (村提名, 撤销 and the table's labels)."""
+    if action in exit_cases.STEPS:
+        return str(exit_cases.STEPS[action].label)
+    return str({"propose": _("村提名"), "revoke": _("撤销脱贫（错退）")}.get(action, action))
+
+
+class ExitCaseProposeForm(forms.ModelForm):
+    on_date = forms.DateField(label=_("提名日期"), required=False, help_text=_("留空为今天。"))
+
+    class Meta:
+        model = ExitCase
+        fields = ["household", "year"]
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销理由"),
+        max_length=ExitCase._meta.get_field("revoked_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CertifyForm(forms.Form):
+    on_date = forms.DateField(label=_("审定日期"), initial=date.today)
+
+
+def _exit_step_form(step):
+    """The page's form of the step: the signatory for the acknowledgement, a required reason where needed."""
+    return partial(ExitStepForm, step=step)
+
+
+def _raise_exit_objection(request, case, data):
+    return exit_cases.exit_objection_raise(actor=request.user, case=case, **data)
+
+
+def _revoke(request, case, data):
+    return exit_cases.exit_case_revoke(actor=request.user, case=case, reason=data["reason"])
+
+
+@admin.action(description=exit_cases.STEPS["county_certify"].label)
+def certify(modeladmin, request, queryset):
+    """Certify the selected cases as one batch (批量审定), each still checked on its own; report each."""
+    form = CertifyForm(request.POST if "apply" in request.POST else None)
+    label = exit_cases.STEPS["county_certify"].label
+    if not form.is_valid():
+        return ask(modeladmin, request, queryset, form, label=label, name="step_county_certify")
+    cases = list(queryset.order_by("pk"))
+    outcome = exit_cases.exit_case_certify_batch(actor=request.user, cases=cases, on_date=form.cleaned_data["on_date"])
+    for case, error in outcome:
+        which = f"{case.household} {case.year}"
+        if error is None:
+            message = _("%(case)s：已审定，证明校验码 %(code)s。") % {"case": which, "code": case.certificate_code}
+            modeladmin.message_user(request, message, messages.SUCCESS)
+        else:
+            modeladmin.message_user(request, f"{which}：{error}", messages.ERROR)
+    found = {str(case.pk) for case in cases}
+    for missing in sorted(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)) - found):
+        modeladmin.message_user(request, _("#%(id)s：不在您的管辖范围内，未办理。") % {"id": missing}, messages.ERROR)
+    certified = sum(1 for _case, error in outcome if error is None)
+    summary = _("审定通过 %(certified)s 户，未通过 %(refused)s 户。") % {
+        "certified": certified,
+        "refused": len(outcome) - certified,
+    }
+    modeladmin.message_user(request, summary, messages.INFO)
+    return None
+
+
+certify.__name__ = "step_county_certify"
+certify.roles = exit_cases.STEPS["county_certify"].roles
+
+
+@admin.register(ExitCase)
+class ExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
+    """Household exit cases: proposed, taken step by step, certified (in batches) and revoked through the services.
+
+    Everything on a case is read-only; its steps are actions offered to the roles that
+    take them, and the services check the order, four eyes, notices, objections and rules.
+    """
+
+    form = ExitCaseProposeForm
+    list_display = [
+        "household", "year", "status", "eligible", "notice_ends_on", "certified_on", "certificate_code", "revoked",
+    ]  # fmt: skip
+    list_filter = ["status", "year", "revoked"]
+    search_fields = ["household__registry_number", "certificate_code"]
+    list_select_related = ["household"]
+    autocomplete_fields = ["household"]
+    inlines = [ExitCaseStepInline, ExitObjectionInline]
+    readonly_fields = [
+        "assessment", "status", "checks", "figures", "rule_set_version", "eligible", "acknowledged_by",
+        "notice_ends_on", "status_reason", "certified_on", "certificate_code", "revoked", "revoked_reason", "version",
+        "snapshot_display",
+    ]  # fmt: skip
+    actions = [
+        *step_actions(exit_cases.STEPS, exit_cases.exit_case_transition, form_for=_exit_step_form,
+                      skip=("county_certify",)),
+        certify,
+        form_action(
+            "raise_objection", _("登记公示异议"), ObjectionForm, _raise_exit_objection,
+            roles=roles_with(Capability.ENTER_HOUSEHOLDS),
+        ),
+        form_action("revoke", _("撤销脱贫（错退）"), RevokeForm, _revoke, roles=exit_cases.REVOKERS),
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return _is(request.user, *exit_cases.PROPOSERS)
+
+    def get_fields(self, request, obj=None):
+        return ["household", "year", "on_date"] if obj is None else ["household", "year", *self.readonly_fields]
+
+    @admin.display(description=_("退出条件判定"))
+    def checks(self, case):
+        return _checks_html(case.rule_results or [])
+
+    @admin.display(description=_("判定依据"))
+    def figures(self, case):
+        judged = (case.snapshot or {}).get("assessment", {})
+        standards = (case.snapshot or {}).get("standards", {})
+        return _(
+            "%(year)s 年度核查（%(date)s，版本 %(version)s）：家庭人口 %(size)s 人，家庭纯收入 %(net)s 元，"
+            "人均纯收入 %(per_capita)s 元；扶贫标准 %(line)s 元。"
+        ) % {
+            "year": judged.get("year", "—"),
+            "date": judged.get("assessed_on", "—"),
+            "version": judged.get("version", "—"),
+            "size": judged.get("household_size", "—"),
+            "net": judged.get("net_income", "—"),
+            "per_capita": judged.get("per_capita_net_income", "—"),
+            "line": standards.get("poverty_line", "—"),
+        }
+
+    @admin.display(description=_("判定数据快照"))
+    def snapshot_display(self, case):
+        return format_html("<pre>{}</pre>", json.dumps(case.snapshot or {}, ensure_ascii=False, indent=2))
+
+    def create_service(self, *, request, form):
+        data = form.cleaned_data
+        return exit_cases.exit_case_propose(
+            actor=request.user, household=data["household"], year=data["year"], on_date=data["on_date"]
+        )
+
+    @staticmethod
+    def describe_error(error):
+        """A refused proposal names each rule it failed, one per line, as the page lists them."""
+        rules = [str(rule) for rule in error.fields.get("rules", [])]
+        if error.code != "rules_failed" or not rules:
+            return ScopedModelAdmin.describe_error(error)
+        heading = _("不符合退出标准，以下 %(count)d 项未达到：") % {"count": len(rules)}
+        return format_html("{}<br>{}", heading, format_html_join(mark_safe("<br>"), "✘ {}", ((r,) for r in rules)))
+
+
+def _resolve_exit_objection(request, objection, data):
+    return exit_cases.exit_objection_resolve(actor=request.user, objection=objection, **data)
+
+
+@admin.register(ExitObjection)
+class ExitObjectionAdmin(CaseAdminMixin, ScopedModelAdmin):
+    list_display = ["case", "objector", "raised_on", "recorded_by", "outcome", "resolved_by"]
+    list_filter = ["outcome"]
+    search_fields = ["case__household__registry_number", "objector"]
+    list_select_related = ["case__household", "recorded_by", "resolved_by"]
+    actions = [
+        form_action(
+            "resolve", _("处理所选异议"), ResolveForm, _resolve_exit_objection, roles=exit_cases.OBJECTION_DECIDERS
+        )
+    ]

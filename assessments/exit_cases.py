@@ -112,10 +112,14 @@ def _household_restored(case: ExitCase, actor, on_date: date, reason: str) -> No
         )
 
 
-BY_TEAM = frozenset({Role.WORK_TEAM})
 NOTICE = "exit_village"
 ACK_NAME_LIMIT = ExitCase._meta.get_field("acknowledged_by").max_length
 
+#: Who proposes an exit (村提名), decides an objection raised in its notice, and revokes a
+#: certified exit (错退); the doors offer these actions accordingly, the services decide.
+PROPOSERS = BY_TEAM = frozenset({Role.WORK_TEAM})
+OBJECTION_DECIDERS = frozenset({Role.TOWNSHIP, Role.COUNTY})
+REVOKERS = frozenset({Role.COUNTY, Role.PROVINCE})
 
 STEPS: dict[str, Step] = {
     s.action: s
@@ -159,7 +163,7 @@ STEPS: dict[str, Step] = {
         Step("resubmit", _("修改后重新提交"), (C.RETURNED,), C.PROPOSED, BY_TEAM, before=_rejudge),
         Step("objection_return", _("异议成立，退回修改"), (C.IN_NOTICE,), C.RETURNED, frozenset(), internal=True),
         Step(
-            "revoke", _("撤销脱贫（错退）"), (C.CERTIFIED,), None, frozenset({Role.COUNTY, Role.PROVINCE}),
+            "revoke", _("撤销脱贫（错退）"), (C.CERTIFIED,), None, REVOKERS,
             needs_reason=True, reason_message=errors.REVOKE_REASON_REQUIRED, checks=(_not_revoked,), before=_revoke,
             after=_household_restored, internal=True,
         ),
@@ -171,7 +175,7 @@ WORKFLOW = Workflow(
     code=lambda case: case.household.village_id, notice_days=notice_days, not_allowed=errors.EXIT_STEP_NOT_ALLOWED,
     round_starts=frozenset({"propose", "resubmit"}), objections=ExitObjection, objection_name="exit_objection",
     objection_recorders=roles_with(Capability.ENTER_HOUSEHOLDS),
-    objection_deciders=frozenset({Role.TOWNSHIP, Role.COUNTY}), related=("household", "assessment"),
+    objection_deciders=OBJECTION_DECIDERS, related=("household", "assessment"),
 )  # fmt: skip
 
 
@@ -199,7 +203,7 @@ def _judge(assessment: Assessment) -> tuple[dict, list]:
 @transaction.atomic
 def exit_case_propose(*, actor, household: Household, year: int, on_date: date | None = None) -> ExitCase:
     """Propose a household's exit for ``year`` (村提名); refused with the failed rules if it does not pass."""
-    if actor is not None and not (actor.is_superuser or actor.role == Role.WORK_TEAM):
+    if actor is not None and not (actor.is_superuser or actor.role in PROPOSERS):
         raise ApplicationError(PERMISSION_DENIED, code="permission_denied", status=403)
     require_in_scope(actor, household.village_id) if actor is not None else None
     household = Household.objects.select_for_update().get(pk=household.pk)

@@ -27,6 +27,8 @@ from assessments.certificates import certificate_issue, public_facts
 from assessments.choices import ExitCaseStatus
 from assessments.eligibility import all_passed, build_snapshot, evaluate
 from assessments.exit_cases import (
+    OBJECTION_DECIDERS,
+    PROPOSERS,
     STEPS,
     available_steps,
     exit_case_certify_batch,
@@ -81,11 +83,11 @@ VALUE_LABELS = {
 
 def can_propose(user) -> bool:
     """Return whether the user's role proposes exits (村提名: the work team); the service decides."""
-    return user.is_superuser or user.role == Role.WORK_TEAM
+    return user.is_superuser or user.role in PROPOSERS
 
 
 def can_decide_exit_objections(user) -> bool:
-    return user.is_superuser or user.role in (Role.TOWNSHIP, Role.COUNTY)
+    return user.is_superuser or user.role in OBJECTION_DECIDERS
 
 
 def can_certify(user) -> bool:

@@ -1,9 +1,10 @@
 """The admin door: scoped querysets, capability-based permissions, writes through services.
 
 Every registry ModelAdmin derives from :class:`ScopedModelAdmin`. Non-superusers see
-only their jurisdiction; nothing can be deleted; adding and changing call the domain
-services (which validate, check the rules and write the audit row) instead of
-``obj.save()``; a refused service call is shown as an error message and changes nothing.
+only their jurisdiction (an object outside it is a 404); nothing can be deleted; adding
+and changing call the domain services (which validate, check the rules and write the
+audit row) instead of ``obj.save()``; a refused service call is shown as an error
+message and changes nothing.
 """
 
 from django import forms
@@ -12,9 +13,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from registry.errors import ApplicationError
+from registry.errors import OUT_OF_JURISDICTION, ApplicationError
 from registry.roles import user_has_capability
 from registry.scoping import scope_queryset
 
@@ -70,6 +72,10 @@ class ScopedModelAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        """Answer an object outside the jurisdiction (or none at all) with a 404, as the pages and the API do."""
+        raise Http404(str(OUT_OF_JURISDICTION))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -128,7 +134,7 @@ class ScopedModelAdmin(admin.ModelAdmin):
                 func(obj)
                 done += 1
             except ApplicationError as error:
-                self.message_user(request, f"{obj}：{self.describe_error(error)}", messages.ERROR)
+                self.message_user(request, format_html("{}：{}", obj, self.describe_error(error)), messages.ERROR)
         if done:
             self.message_user(request, success_message % {"count": done}, messages.SUCCESS)
 

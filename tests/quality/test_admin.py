@@ -26,7 +26,7 @@ def test_findings_are_listed_in_scope_and_read_only(found, client_for):
     assert "校验位错误" in page and 'name="status"' not in page
     assert Member.objects.get(pk=f.member_id).id_number not in page
     assert client.post(f"{CHANGELIST}{f.pk}/change/", {"status": "fixed"}).status_code == 403
-    assert client_for("county_shaoyang").get(f"{CHANGELIST}{f.pk}/change/").status_code == 302  # not found → index
+    assert client_for("county_shaoyang").get(f"{CHANGELIST}{f.pk}/change/").status_code == 404
 
 
 def test_accept_action_asks_for_a_reason_then_calls_the_service(found, client_for):

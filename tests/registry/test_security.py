@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from registry.errors import ApplicationError
+from registry.forms import API_CLIENT_LOGIN_REFUSED
 from registry.logins import ACCOUNT_LOCKED, ADDRESS_LOCKED, login_failure_unlock
 from registry.models import ApiToken, AuditEntry, LoginFailure
 from tests.conftest import DEMO_PASSWORD
@@ -180,6 +181,24 @@ def test_the_api_lock_is_a_documented_429_with_retry_after(db, clock):
     assert error["message"] == locked_message()
     assert response["Retry-After"] == str(15 * 60)
     assert_documented(response, "/api/v1/auth/token/", "post")
+
+
+# API clients ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("door", ["page", "admin"])
+def test_an_api_client_account_cannot_log_in_to_the_pages_or_the_admin(db, door):
+    assert login(door, "api_hunan", DEMO_PASSWORD) == ("refused", str(API_CLIENT_LOGIN_REFUSED))
+    assert not LoginFailure.objects.exists()  # the password was right: nothing counts towards a lock
+
+
+def test_an_api_client_is_told_nothing_without_its_password(db):
+    _outcome, message = login("page", "api_hunan", "wrong-password")
+    assert message != str(API_CLIENT_LOGIN_REFUSED)
+
+
+def test_an_api_client_still_takes_a_token(db):
+    assert login("api", "api_hunan", DEMO_PASSWORD) == ("ok", "")
 
 
 # Unlocking ----------------------------------------------------------------------------------

@@ -64,9 +64,21 @@ def test_second_token_reuses_the_client_account(jianghua_key):
 
 
 @pytest.mark.parametrize(
+    ("code", "division"),
+    [("430000", "430000000000"), ("43", "430000000000"), ("4311", "431100000000"), ("431129", JIANGHUA)],
+)
+def test_command_reads_a_short_code_as_the_division_it_pads_to(db, code, division):
+    key = issue("--client", f"对接系统{code}", "--division", code)
+    assert ApiToken.objects.get(prefix=key.partition(".")[0]).division_id == division
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--division", "999999999999"], "no division"),
+        (["--division", "439999"], r"no division with code '439999' \(read as 439999000000\): give the 12-digit"),
+        (["--division", "43112"], "12-digit statistical division code"),
+        (["--division", "湖南"], "12-digit statistical division code"),
         (["--division", JIANGHUA, "--expires-days", "0"], "positive"),
     ],
 )

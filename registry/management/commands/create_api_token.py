@@ -8,6 +8,27 @@ from registry.roles import Role
 from registry.tokens import api_client_create, api_token_create
 from villages.models import Division
 
+#: Lengths of a division code's prefixes: province, prefecture, county (GB/T 2260), township, village.
+PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+
+
+def division_for(code: str) -> Division:
+    """Return the division of a 12-digit code, or of a shorter prefix padded with zeros (430000 → 430000000000).
+
+    A prefix names one division only: the one whose code it starts, zeros after it.
+    """
+    code = code.strip()
+    if not (code.isdigit() and len(code) in PREFIX_LENGTHS):
+        raise CommandError(
+            f"{code!r} is not a division code: give the 12-digit statistical division code (e.g. 431129000000), "
+            "or its 2-, 4-, 6- or 9-digit prefix (e.g. 431129)"
+        )
+    found = Division.objects.filter(code=code.ljust(12, "0")).first()
+    if found is None:
+        padded = "" if len(code) == 12 else f" (read as {code.ljust(12, '0')})"
+        raise CommandError(f"no division with code {code!r}{padded}: give the 12-digit code of an existing division")
+    return found
+
 
 class Command(BaseCommand):
     help = (
@@ -17,7 +38,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--client", required=True, help="Name of the client system (its account's username).")
-        parser.add_argument("--division", required=True, help="12-digit code of the token's jurisdiction.")
+        parser.add_argument(
+            "--division",
+            required=True,
+            help="Code of the token's jurisdiction: 12 digits, or a 2-, 4-, 6- or 9-digit prefix (430000, 431129).",
+        )
         parser.add_argument("--pii", action="store_true", help="Unmask ID and phone numbers (logged on each use).")
         parser.add_argument("--write", action="store_true", help="Allow writes, within what --role may do.")
         parser.add_argument(
@@ -30,9 +55,7 @@ class Command(BaseCommand):
         parser.add_argument("--expires-days", type=int, help="Days until the token expires (default: never).")
 
     def handle(self, *args, client, division, pii, write, role, name, expires_days, **options):
-        found = Division.objects.filter(code=division).first()
-        if found is None:
-            raise CommandError(f"no division with code {division!r}")
+        found = division_for(division)
         if expires_days is not None and expires_days <= 0:
             raise CommandError("--expires-days must be a positive number of days")
         expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
