@@ -200,7 +200,10 @@ VILLAGE_STEPS: dict[str, Step] = {
             "withdraw", _("撤回出列申请"), (V.PROPOSED, V.RETURNED), V.WITHDRAWN, BY_TOWNSHIP, "township",
             needs_reason=True,
         ),
-        Step("resubmit", _("修改后重新提出"), (V.RETURNED,), V.PROPOSED, BY_TOWNSHIP, "township", internal=True),
+        Step(
+            "resubmit", _("修改后重新提出"), (V.RETURNED,), V.PROPOSED, BY_TOWNSHIP, "township", internal=True,
+            own_form=True,
+        ),
         Step(
             "objection_return", _("异议成立，退回修改"), (V.IN_NOTICE,), V.RETURNED, frozenset(), "township",
             internal=True,
@@ -222,11 +225,11 @@ COUNTY_STEPS: dict[str, Step] = {
         ),
         Step(
             "draw_sample", _("省级核查：抽样"), (C.PREFECTURE_REVIEWED,), C.VERIFYING, BY_PROVINCE, "verification",
-            review=True, internal=True,
+            review=True, internal=True, own_form=True,
         ),
         Step(
             "evaluate", _("省级核查：计算评估结果"), (C.VERIFYING,), C.EVALUATED, BY_PROVINCE, "verification",
-            review=True, internal=True,
+            review=True, internal=True, own_form=True,
         ),
         Step(
             "open_notice", _("摘帽公示"), (C.EVALUATED,), C.IN_NOTICE, BY_PROVINCE, "verification",
@@ -248,7 +251,10 @@ COUNTY_STEPS: dict[str, Step] = {
             "withdraw", _("撤回摘帽申请"), (C.APPLIED, C.RETURNED), C.WITHDRAWN, BY_COUNTY, "application",
             needs_reason=True,
         ),
-        Step("resubmit", _("修改后重新申请"), (C.RETURNED,), C.APPLIED, BY_COUNTY, "application", internal=True),
+        Step(
+            "resubmit", _("修改后重新申请"), (C.RETURNED,), C.APPLIED, BY_COUNTY, "application", internal=True,
+            own_form=True,
+        ),
         Step(
             "objection_return", _("异议成立，重新核查"), (C.IN_NOTICE,), C.VERIFYING, frozenset(), "verification",
             internal=True,

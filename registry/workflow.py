@@ -108,7 +108,10 @@ class Step:
     rechecks: tuple[Check, ...] = ()
     before: Before | None = None
     after: After | None = None
-    internal: bool = False  # taken only by another service (an objection's decision, another procedure)
+    internal: bool = False  # not taken through apply: by another service, or by its own (see own_form)
+    #: Taken through a service of its own that asks for more than a reason and a date (a
+    #: sample's sizes, an amended checklist): offered like any step, but internal to apply.
+    own_form: bool = False
     #: A second state, for objects that have one (a household's identification step).
     from_steps: tuple[str, ...] | None = None
     to_step: str | None = None
@@ -280,7 +283,9 @@ def available_steps(workflow: Workflow, obj, user) -> list[Step]:
     offered = []
     actors = None
     for step in workflow.steps.values():
-        if step.internal or not fits(workflow, step, obj) or not role_allows(workflow, step, user):
+        if (step.internal and not step.own_form) or not fits(workflow, step, obj):
+            continue
+        if not role_allows(workflow, step, user):
             continue
         if step.review and user is not None:
             if actors is None:

@@ -295,16 +295,21 @@ def test_acknowledgement_asks_for_the_signatory(client_for, users, proposed):
     assert ExitCase.objects.get(pk=case.pk).acknowledged_by == "户主本人"
 
 
-def test_service_refusals_of_a_step_show_on_the_page(client_for, users, proposed):
+def test_service_refusals_of_a_step_show_on_the_page(client_for, users, divisions, proposed):
     case = exit_through(proposed, users, until="open_notice", start=days_ago(3))
     client = client_for("team_lian")
-    html = client.post(step_url(case, "close_notice"), {}).content.decode()
+    assert "/steps/close_notice/" not in get(client, case.get_absolute_url())  # not offered while the notice runs
+    html = client.post(step_url(case, "close_notice"), {}, follow=True).content.decode()
     notice = household_errors.NOTICE_NOT_ENDED % {"ends": ExitCase.objects.get(pk=case.pk).notice_ends_on}
     assert str(notice) in html
-    html = client.post(step_url(case, "close_notice"), {"on_date": days_ago(10).isoformat()}).content.decode()
-    previous = household_errors.DATE_BEFORE_PREVIOUS % {"previous": days_ago(3)}
-    assert str(previous) in field_block(html, "on_date")
     assert ExitCase.objects.get(pk=case.pk).status == "in_notice"
+    household, _assessment = make_assessed(village=divisions[LIAN], year=YEAR)
+    other = exit_case_propose(actor=users["team_lian"], household=household, year=YEAR, on_date=days_ago(21))
+    ended = exit_through(other, users, until="open_notice", start=days_ago(20))
+    html = client.post(step_url(ended, "close_notice"), {"on_date": days_ago(21).isoformat()}).content.decode()
+    previous = household_errors.DATE_BEFORE_PREVIOUS % {"previous": days_ago(20)}
+    assert str(previous) in field_block(html, "on_date")
+    assert ExitCase.objects.get(pk=ended.pk).status == "in_notice"
 
 
 def test_a_role_without_the_step_is_refused(client_for, proposed):
@@ -331,7 +336,8 @@ def test_objections_are_raised_and_decided_on_the_page(client_for, users, propos
         "team_lian",
         "exit_objection.raise",
     )
-    html = team.post(step_url(case, "close_notice"), {}).content.decode()
+    assert "/steps/close_notice/" not in get(team, case.get_absolute_url())  # not offered while one is pending
+    html = team.post(step_url(case, "close_notice"), {}, follow=True).content.decode()
     assert str(household_errors.OBJECTION_PENDING % {"count": 1}) in html
     assert "处理异议" not in get(team, case.get_absolute_url())
     township = client_for("township_daxi")
