@@ -129,6 +129,7 @@ STEPS: dict[str, Step] = {
         Step(
             "acknowledge", _("贫困户签字认可"), (C.VERIFIED,), C.ACKNOWLEDGED, BY_TEAM, needs_reason=True,
             reason_message=errors.EXIT_ACK_NAME_REQUIRED, reason_limit=ACK_NAME_LIMIT,
+            reason_label=_("签字认可的户主或家庭成员姓名"), reason_help=_("与纸质认可书上的签字一致。"),
             reason_limit_message=errors.ACK_NAME_TOO_LONG, before=_acknowledge,
         ),
         Step("open_notice", _("村内公示"), (C.ACKNOWLEDGED,), C.IN_NOTICE, BY_TEAM, opens_notice=NOTICE),

@@ -13,12 +13,12 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from assessments import errors
 from assessments.choices import TransferItem
 from assessments.models import Assessment, ExitObjection
 from assessments.services import INCOME_FIELDS
 from households import errors as household_errors
 from households.forms import RegistryForm, date_field
+from registry.services import REASON_MAX_LENGTH
 
 TRANSFER_PREFIX = "transfer_"
 NO_CASE_SELECTED = _("请至少勾选一户。")
@@ -190,30 +190,31 @@ class ProposeForm(RegistryForm):
         return _not_in_future(self.cleaned_data.get("on_date"))
 
 
+#: A reason allowed no more than this is a name, typed on one line.
+ONE_LINE = 50
+
+
 class ExitStepForm(RegistryForm):
-    """The reason (or the signatory, for the household's acknowledgement) and date of one exit step."""
+    """The reason (as the step declares it: a signatory, say) and the date of one workflow step."""
 
     on_date = date_field(_("生效日期"), help_text=_("留空为今天。"))
 
     def __init__(self, *args, step=None, **kwargs):
         super().__init__(*args, **kwargs)
         # A missing reason reads as the service would refuse it, whichever catches it first.
-        if step is not None and step.action == "acknowledge":
+        limit = step.reason_limit if step is not None else REASON_MAX_LENGTH
+        if step is not None and step.needs_reason:
             self.fields["reason"] = forms.CharField(
-                label=_("签字认可的户主或家庭成员姓名"),
-                max_length=50,
-                help_text=_("与纸质认可书上的签字一致。"),
-                error_messages={"required": errors.EXIT_ACK_NAME_REQUIRED},
-            )
-        elif step is not None and step.needs_reason:
-            self.fields["reason"] = forms.CharField(
-                label=_("理由"),
-                max_length=500,
-                widget=forms.Textarea(attrs={"rows": 2}),
-                error_messages={"required": household_errors.REASON_REQUIRED % {"action": step.label}},
+                label=step.reason_label or _("理由"),
+                max_length=limit,
+                help_text=step.reason_help,
+                widget=forms.Textarea(attrs={"rows": 2}) if limit > ONE_LINE else forms.TextInput(),
+                error_messages={
+                    "required": step.reason_message or household_errors.REASON_REQUIRED % {"action": step.label}
+                },
             )
         else:
-            self.fields["reason"] = forms.CharField(label=_("说明（可选）"), required=False, max_length=500)
+            self.fields["reason"] = forms.CharField(label=_("说明（可选）"), required=False, max_length=limit)
         self.order_fields(["reason", "on_date"])
         self.polish()
 

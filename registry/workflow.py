@@ -97,6 +97,9 @@ class Step:
     reason_choices: tuple[str, ...] = ()
     #: The message when a needed reason is missing (default: :data:`REASON_REQUIRED`).
     reason_message: Any = None
+    #: What the reason field is called on a form, and its help (default: 理由, or 说明 when optional).
+    reason_label: Any = None
+    reason_help: Any = ""
     #: The longest reason this step keeps (a name, say, is shorter than a reason).
     reason_limit: int = REASON_MAX_LENGTH
     reason_limit_message: Any = None
