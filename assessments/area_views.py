@@ -53,6 +53,7 @@ from assessments.selectors import (
     village_exit_case_get_for_user,
     village_exit_case_list,
 )
+from assessments.step_views import take_step
 from households.forms import RegistryForm, attach_error, date_field
 from households.views import can_enter_data
 from registry.errors import ApplicationError
@@ -399,32 +400,12 @@ def village_exit_view(request, pk):
     return _village_page(request, _get_village_case(request, pk))
 
 
-def _apply_step(request, case, action, *, steps, transition, url_name, render_page):
+def _apply_step(request, workflow, case, action, *, url_name, render_page):
     """Apply one step of an area exit procedure; a refusal shows beside the step's fields."""
-    step = steps.get(action)
-    if step is None or step.internal:
-        raise Http404
-    if not (request.user.is_superuser or request.user.role in step.roles):
-        return forbidden(request)
-    form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
-    if form.is_valid():
-        try:
-            transition(
-                actor=request.user,
-                case=case,
-                action=action,
-                reason=form.cleaned_data["reason"],
-                on_date=form.cleaned_data["on_date"],
-            )
-        except ApplicationError as error:
-            attach_error(error, form)
-            case.refresh_from_db()  # someone else may have moved the case meanwhile
-        else:
-            messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
-            return redirect(url_name, pk=case.pk)
-    if step not in ax.available_steps(case, request.user):
-        return _refusal_redirect(request, form, reverse(url_name, args=[case.pk]))
-    return render_page(request, case, bound=(action, form), status=409 if form.non_field_errors() else 200)
+    return take_step(
+        request, workflow, case, action, url=reverse(url_name, args=[case.pk]),
+        render_page=lambda request, case, bound, status: render_page(request, case, bound=bound, status=status),
+    )  # fmt: skip
 
 
 @login_required
@@ -433,10 +414,9 @@ def village_exit_step(request, pk, action):
     """Apply one step of the village exit procedure; a refusal shows beside the step's fields."""
     return _apply_step(
         request,
+        ax.VILLAGE,
         _get_village_case(request, pk),
         action,
-        steps=ax.VILLAGE_STEPS,
-        transition=ax.village_exit_transition,
         url_name="assessments:village_exit",
         render_page=_village_page,
     )
@@ -710,10 +690,9 @@ def county_exit_step(request, pk, action):
     """Apply one step of the county exit procedure; a refusal shows beside the step's fields."""
     return _apply_step(
         request,
+        ax.COUNTY_WORKFLOW,
         _get_county_case(request, pk),
         action,
-        steps=ax.COUNTY_STEPS,
-        transition=ax.county_exit_transition,
         url_name="assessments:county_exit",
         render_page=_county_page,
     )

@@ -20,7 +20,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -35,13 +34,14 @@ from assessments.monitoring import (
     RETURN_CAUSE_UNKNOWN,
     RETURN_REASON_REQUIRED,
     STEPS,
+    WORKFLOW,
     available_steps,
     in_transition,
     monitoring_flag_raise,
-    monitoring_flag_transition,
     return_to_poverty,
 )
 from assessments.selectors import _head_name
+from assessments.step_views import take_step
 from households.choices import Cause
 from households.forms import RegistryForm, _not_in_future, attach_error, date_field
 from households.models import Household
@@ -217,30 +217,10 @@ def flag_view(request, pk):
 def flag_step(request, pk, action):
     """Apply one step of the flag or removal procedure; a refusal shows beside the step's fields."""
     flag = flag_get_for_user(user=request.user, flag_id=pk)
-    step = STEPS.get(action)
-    if step is None or step.internal:
-        raise Http404
-    if not (request.user.is_superuser or request.user.role in step.roles):
-        return forbidden(request)
-    form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
-    if form.is_valid():
-        try:
-            monitoring_flag_transition(
-                actor=request.user,
-                flag=flag,
-                action=action,
-                reason=form.cleaned_data["reason"],
-                on_date=form.cleaned_data["on_date"],
-            )
-        except ApplicationError as error:
-            attach_error(error, form)
-        else:
-            messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
-            return redirect("assessments:monitoring_flag", pk=flag.pk)
-    if step not in available_steps(flag, request.user):
-        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
-        return redirect("assessments:monitoring_flag", pk=flag.pk)
-    return _flag_page(request, flag, bound_step=(action, form))
+    return take_step(
+        request, WORKFLOW, flag, action, url=reverse("assessments:monitoring_flag", args=[flag.pk]),
+        render_page=lambda request, flag, bound, status: _flag_page(request, flag, bound_step=bound, status=status),
+    )  # fmt: skip
 
 
 @login_required

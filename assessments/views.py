@@ -30,10 +30,10 @@ from assessments.exit_cases import (
     OBJECTION_DECIDERS,
     PROPOSERS,
     STEPS,
+    WORKFLOW,
     available_steps,
     exit_case_certify_batch,
     exit_case_propose,
-    exit_case_transition,
     exit_objection_raise,
     exit_objection_resolve,
 )
@@ -49,6 +49,7 @@ from assessments.forms import (
     VerifyForm,
 )
 from assessments.services import ASSESSABLE, assessment_record
+from assessments.step_views import take_step
 from households.choices import POOR_NOT_EXITED, MemberStatus
 from households.forms import attach_error
 from households.views import can_enter_data
@@ -399,32 +400,10 @@ def exit_case_view(request, pk):
 def exit_case_step(request, pk, action):
     """Apply one step of the exit procedure; a refusal shows beside the step's fields."""
     case = selectors.exit_case_get_for_user(user=request.user, case_id=pk)
-    step = STEPS.get(action)
-    if step is None or step.internal:
-        raise Http404
-    if not (request.user.is_superuser or request.user.role in step.roles):
-        return forbidden(request)
-    form = ExitStepForm(request.POST, step=step, auto_id=f"{step.action}-%s")
-    if form.is_valid():
-        try:
-            exit_case_transition(
-                actor=request.user,
-                case=case,
-                action=action,
-                reason=form.cleaned_data["reason"],
-                on_date=form.cleaned_data["on_date"],
-            )
-        except ApplicationError as error:
-            attach_error(error, form)
-            # Someone else may have moved the case meanwhile: judge the page by what is stored now.
-            case = selectors.exit_case_get_for_user(user=request.user, case_id=pk)
-        else:
-            messages.success(request, _("已办理：%(action)s。") % {"action": step.label})
-            return redirect(case)
-    if step not in available_steps(case, request.user):
-        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
-        return redirect(case)
-    return _case_page(request, case, bound_step=(action, form))
+    return take_step(
+        request, WORKFLOW, case, action, url=case.get_absolute_url(),
+        render_page=lambda request, case, bound, status: _case_page(request, case, bound_step=bound, status=status),
+    )  # fmt: skip
 
 
 @login_required
