@@ -48,6 +48,8 @@ FLAG_ALREADY_OPEN = _("该户已有未结束的监测记录。")
 FLAG_REASON_REQUIRED = _("请说明纳入监测的理由（如重大疾病、自然灾害、意外事故及其开支）。")
 FLAG_KIND_UNKNOWN = _("未知的监测对象类型：%(kind)s")
 FLAG_STEP_NOT_ALLOWED = _("监测记录当前为“%(status)s”，不能执行“%(action)s”。")
+FLAG_DATA_CHANGED = _("纳入监测后以下信息已修改：%(changes)s。请不予纳入，或重新核实。")
+FLAG_INCOME_NOW = _("%(year)s 年人均纯收入现为 %(income)s 元，已不低于监测标准 %(threshold)s 元")
 RETURN_NO_ACTIVE_FLAG = _("只有已纳入监测（县级审批）的已脱贫户才能认定返贫。")
 RETURN_CAUSE_UNKNOWN = _("请选择返贫原因。")
 RETURN_REASON_REQUIRED = _("认定返贫必须说明理由。")
@@ -93,6 +95,24 @@ def households_in_transition(*, user, year: int, years: int | None = None) -> Qu
 # The steps of a flag -----------------------------------------------------------------------
 
 
+def _still_due(flag: MonitoringFlag, actor, on_date: date) -> None:
+    """Judge again, at approval, what the flag was raised on: the household exited and in its
+    transition period, and (for a flag raised by an assessment) its income below the threshold."""
+    household = flag.household
+    if not in_transition(household, flag.raised_on.year):
+        message = FLAG_NOT_IN_TRANSITION % {"status": household.get_status_display()}
+        raise invalid(message, status=409, code="conflict")
+    assessment = flag.source_assessment
+    if flag.trigger == "assessment" and assessment is not None:
+        assessment.refresh_from_db()
+        threshold = monitoring_threshold(assessment.year, household.village_id)
+        if assessment.per_capita_net_income >= threshold:
+            change = FLAG_INCOME_NOW % {
+                "year": assessment.year, "income": assessment.per_capita_net_income, "threshold": threshold,
+            }  # fmt: skip
+            raise engine.refuse_changed([change], FLAG_DATA_CHANGED)
+
+
 BY_TEAM = frozenset({Role.WORK_TEAM})
 BY_COUNTY = frozenset({Role.COUNTY})
 
@@ -103,6 +123,7 @@ STEPS: dict[str, Step] = {
         Step("open_notice", _("村内公示"), (F.APPRAISED,), F.IN_NOTICE, BY_TEAM, opens_notice=NOTICE_PROCEDURE),
         Step(
             "approve", _("县级审批，纳入监测"), (F.IN_NOTICE,), F.ACTIVE, BY_COUNTY, review=True, closes_notice=True,
+            rechecks=(_still_due,),
         ),
         Step("reject", _("县级审批不予纳入"), (F.IN_NOTICE,), F.REJECTED, BY_COUNTY, needs_reason=True, review=True),
         Step(

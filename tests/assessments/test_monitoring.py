@@ -203,6 +203,21 @@ def test_the_flag_path_waits_for_the_notice_and_the_county(users, flaggable):
     assert AuditEntry.objects.filter(action="monitoring_flag.approve", object_id=str(flag.pk)).exists()
 
 
+def test_the_county_approval_judges_the_assessment_again(users, flaggable):
+    assessment = assess(flaggable, wage=12000)  # 4,000 a head < the threshold
+    raised = monitoring_check_assessment(actor=users["team_lian"], assessment=assessment, on_date=days_ago(12))
+    flag = to_notice(users, raised)
+    assess(flaggable, wage=30000)  # corrected during the notice: 10,000 a head
+    error = refused(
+        lambda: monitoring_flag_transition(actor=users["county_jianghua"], flag=flag, action="approve"),
+        flag=flag,
+        code="data_changed",
+    )
+    assert error.fields["changes"] == ["2019 年人均纯收入现为 10000.00 元，已不低于监测标准 5620.50 元"]
+    flag = monitoring_flag_transition(actor=users["county_jianghua"], flag=flag, action="reject", reason="收入已更正")
+    assert flag.status == "rejected"
+
+
 def test_the_county_step_keeps_four_eyes(users, flaggable):
     admin = users["admin"]
     flag = monitoring_flag_raise(
