@@ -429,11 +429,17 @@ VILLAGE_EXIT_PATH = [
 ]
 
 
-def proposed_village_exit(users, divisions, number: int):
+def exit_ready_village(divisions, number: int):
+    """A poverty village of 大锡乡 with 400 rural residents and two registered households of 3 (1.50 %)."""
     village = make_village(parent=divisions[DAXI], number=number, name=f"出列村{number}")
     village_status_set(actor=None, village=village, is_poverty_village=True, identified_year=2014, rural_population=400)
     for _ in range(2):
         make_household(village=village, status="registered", persons=3)
+    return village
+
+
+def proposed_village_exit(users, divisions, number: int):
+    village = exit_ready_village(divisions, number)
     return village_exit_propose(
         actor=users["township_daxi"], village=village, year=2019, checklist=CHECKLIST, on_date=ago(10)
     )
@@ -481,8 +487,14 @@ def chenzhou_officials(divisions) -> None:
 
 
 def applied_county_exit(divisions, code: str):
+    """The county of :func:`exit_ready_county` applies."""
+    county = exit_ready_county(divisions, code)
+    return county_exit_apply(actor=User.objects.get(username="county_three"), county=county, year=2017, on_date=ago(10))
+
+
+def exit_ready_county(divisions, code: str):
     """A county as 桂东县 in tests/assessments/test_county_exit.py: 甲村 (512, ten exited one-person
-    households and one registered of two) and 乙村 (1,000, none); the county applies."""
+    households and one registered of two) and 乙村 (1,000, none)."""
     county = divisions[code]
     county_status_set(
         actor=None, county=county, poverty_type=PovertyCountyType.CONTIGUOUS, planned_exit_year=2017,
@@ -496,7 +508,7 @@ def applied_county_exit(divisions, code: str):
     for _ in range(10):
         make_household(village=village_a, status="exited", persons=1)
     make_household(village=village_a, status="registered", persons=2)
-    return county_exit_apply(actor=User.objects.get(username="county_three"), county=county, year=2017, on_date=ago(10))
+    return county
 
 
 def county_state(case) -> tuple:
@@ -547,14 +559,20 @@ MONITORING_PATH = [
 ]
 
 
-def raised_flag(users, divisions):
+FLAG = {"kind": "sudden", "reason": "户主突发重病，住院费用远超家庭收入", "event": "重大疾病"}
+
+
+def exited_household(users, divisions):
+    """A household of 栗安村 whose 2018 exit was certified twelve days ago."""
     household, _assessment = make_assessed(village=divisions[LIAN], year=EXIT_YEAR)
     case = exit_case_propose(actor=users["team_lian"], household=household, year=EXIT_YEAR, on_date=ago(21))
     exit_through(case, users)
-    return monitoring_flag_raise(
-        actor=users["team_lian"], household=Household.objects.get(pk=household.pk), kind="sudden",
-        reason="户主突发重病，住院费用远超家庭收入", event="重大疾病", on_date=ago(12),
-    )  # fmt: skip
+    return Household.objects.get(pk=household.pk)
+
+
+def raised_flag(users, divisions):
+    household = exited_household(users, divisions)
+    return monitoring_flag_raise(actor=users["team_lian"], household=household, **FLAG, on_date=ago(12))
 
 
 @pytest.fixture
@@ -652,3 +670,115 @@ def test_monitoring_notice_at_every_door(users, divisions, doors, door, transiti
     for action in ("appraise", "open_notice"):
         flag = monitoring_flag_transition(actor=users["team_lian"], flag=flag, action=action, on_date=ago(2))
     assert_refused(MONITORING, doors[door], flag, Row("approve", "county_jianghua", ago(0)))
+
+
+# The first step (the application, proposal or flag) through every door -------------------------------------
+#
+# The walks above start from objects the services created, so that the steps after the first
+# are compared even where a door cannot date the first one. Here the first step itself is taken
+# through each door with the same explicit date.
+
+
+def start_through(door: str, doors: dict[str, Door], username: str, page: tuple, api: tuple, admin: tuple):
+    """Post the first step through ``door`` (each given as (url, data)); return the response."""
+    client = doors[door].client(username)
+    url, data = {"page": page, "api": api, "admin": admin}[door]
+    return client.post(url, data, format="json") if door == "api" else client.post(url, data)
+
+
+def assert_started_alike(proc: Procedure, doors: dict[str, Door], objects: dict[str, object], day: date) -> None:
+    """Each door's first step is dated ``day``; the three leave the same first row and audit row."""
+    firsts = {name: proc.history_rows(obj) for name, obj in objects.items()}
+    undated = {name: rows[0][6] for name, rows in firsts.items() if rows[0][6] != day}
+    assert not undated, (
+        f"GAP: the {proc.name} procedure's first step “{firsts['page'][0][0]}” cannot be given an effective date "
+        f"({day}) at the {', '.join(undated)} door: dated {', '.join(str(d) for d in undated.values())} instead"
+    )
+    for name in ("api", "admin"):
+        assert firsts[name] == firsts["page"], f"the {name} door's first step differs from the page's"
+        assert proc.audit_rows(objects[name]) == proc.audit_rows(objects["page"]), name
+
+
+def started(proc: Procedure, door: Door, response, found):
+    obj = found()
+    if obj is None:
+        pytest.fail(f"GAP: the {door.name} door did not take the {proc.name} procedure's first step: "
+                    f"{door.explain(response)}")  # fmt: skip
+    return obj
+
+
+def test_household_exit_is_proposed_alike_at_every_door(users, divisions, doors):
+    day = ago(21)
+    objects = {}
+    for name in DOORS:
+        household, _assessment = make_assessed(village=divisions[LIAN], year=EXIT_YEAR)
+        data = {"household": household.pk, "year": EXIT_YEAR, "on_date": day.isoformat()}
+        response = start_through(
+            name, doors, "team_lian",
+            page=(f"/assessments/households/{household.pk}/{EXIT_YEAR}/propose/", {"on_date": day.isoformat()}),
+            api=("/api/v1/exit-cases/", data), admin=(f"{HOUSEHOLD_EXIT.admin}add/", data),
+        )  # fmt: skip
+        objects[name] = started(
+            HOUSEHOLD_EXIT, doors[name], response, lambda h=household: ExitCase.objects.filter(household=h).first()
+        )
+    assert_started_alike(HOUSEHOLD_EXIT, doors, objects, day)
+
+
+def _checklist_fields() -> dict:
+    fields = {}
+    for item, entry in CHECKLIST.items():
+        fields[f"{item}__evidence"] = entry["evidence"]
+        fields |= {f"{item}__met": "on"} if entry["met"] else {}
+    return fields
+
+
+def test_village_exit_is_proposed_alike_at_every_door(users, divisions, doors):
+    day = ago(10)
+    objects = {}
+    for i, name in enumerate(DOORS):
+        village = exit_ready_village(divisions, 40 + i)
+        form = {"year": 2019, "on_date": day.isoformat(), **_checklist_fields()}
+        response = start_through(
+            name, doors, "township_daxi",
+            page=(f"/assessments/village-exits/propose/{village.code}/", form),
+            api=("/api/v1/village-exit-cases/", {"village": village.code, "year": 2019, "checklist": CHECKLIST,
+                                                 "on_date": day.isoformat()}),
+            admin=(f"{VILLAGE_EXIT.admin}add/", {"village": village.code, **form}),
+        )  # fmt: skip
+        objects[name] = started(
+            VILLAGE_EXIT, doors[name], response, lambda v=village: VillageExitCase.objects.filter(village=v).first()
+        )
+    assert_started_alike(VILLAGE_EXIT, doors, objects, day)
+
+
+def test_county_exit_is_applied_for_alike_at_every_door(users, divisions, doors):
+    chenzhou_officials(divisions)
+    day = ago(10)
+    objects = {}
+    for name, code in zip(DOORS, COUNTIES, strict=True):
+        county = exit_ready_county(divisions, code)
+        data = {"county": county.code, "year": 2017, "on_date": day.isoformat()}
+        response = start_through(
+            name, doors, "county_three", page=("/assessments/county-exits/apply/", data),
+            api=("/api/v1/county-exit-cases/", data), admin=(f"{COUNTY_EXIT.admin}add/", data),
+        )  # fmt: skip
+        objects[name] = started(
+            COUNTY_EXIT, doors[name], response, lambda c=county: CountyExitCase.objects.filter(county=c).first()
+        )
+    assert_started_alike(COUNTY_EXIT, doors, objects, day)
+
+
+def test_monitoring_flag_is_raised_alike_at_every_door(users, divisions, doors, transition_reaches_today):
+    day = ago(12)
+    objects = {}
+    for name in DOORS:
+        household = exited_household(users, divisions)
+        data = {"household": household.pk, **FLAG, "on_date": day.isoformat()}
+        response = start_through(
+            name, doors, "team_lian", page=(f"/assessments/monitoring/raise/{household.pk}/", data),
+            api=("/api/v1/monitoring-flags/", data), admin=(f"{MONITORING.admin}add/", data),
+        )  # fmt: skip
+        objects[name] = started(
+            MONITORING, doors[name], response, lambda h=household: MonitoringFlag.objects.filter(household=h).first()
+        )
+    assert_started_alike(MONITORING, doors, objects, day)
