@@ -241,6 +241,8 @@ class VillageExitObjectionInline(ReadOnlyInline):
 
 
 class VillageExitAddForm(forms.ModelForm):
+    on_date = forms.DateField(label=_("提出日期"), required=False, help_text=_("留空为今天。"))
+
     class Meta:
         model = VillageExitCase
         fields = ["village", "year"]
@@ -295,13 +297,17 @@ class VillageExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["village", "year", *_checklist_fields(request.user)]
+            return ["village", "year", "on_date", *_checklist_fields(request.user)]
         return ["village", "year", *self.readonly_fields]
 
     def create_service(self, *, request, form):
         data = form.cleaned_data
         return area_exits.village_exit_propose(
-            actor=request.user, village=data["village"], year=data["year"], checklist=_checklist(data)
+            actor=request.user,
+            village=data["village"],
+            year=data["year"],
+            checklist=_checklist(data),
+            on_date=data.get("on_date"),
         )
 
 
@@ -326,6 +332,8 @@ class SampledVillageInline(ReadOnlyInline):
 
 
 class CountyExitAddForm(forms.ModelForm):
+    on_date = forms.DateField(label=_("申请日期"), required=False, help_text=_("留空为今天。"))
+
     class Meta:
         model = CountyExitCase
         fields = ["county", "year"]
@@ -382,11 +390,13 @@ class CountyExitCaseAdmin(CaseAdminMixin, ScopedModelAdmin):
         return _checks_html(case.evaluation.get("checks", []))
 
     def get_fields(self, request, obj=None):
-        return ["county", "year"] if obj is None else ["county", "year", *self.readonly_fields]
+        return ["county", "year", "on_date"] if obj is None else ["county", "year", *self.readonly_fields]
 
     def create_service(self, *, request, form):
         data = form.cleaned_data
-        return area_exits.county_exit_apply(actor=request.user, county=data["county"], year=data["year"])
+        return area_exits.county_exit_apply(
+            actor=request.user, county=data["county"], year=data["year"], on_date=data.get("on_date")
+        )
 
 
 def _record_household_visit(request, sampled, data):
@@ -514,6 +524,8 @@ class MonitoringFlagStepInline(ReadOnlyInline):
 
 
 class MonitoringFlagAddForm(forms.ModelForm):
+    on_date = forms.DateField(label=_("提出日期"), required=False, help_text=_("留空为今天。"))
+
     class Meta:
         model = MonitoringFlag
         fields = ["household", "kind", "event", "reason"]
@@ -569,7 +581,7 @@ class MonitoringFlagAdmin(CaseAdminMixin, ScopedModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["household", "kind", "event", "reason"]
+            return ["household", "kind", "event", "reason", "on_date"]
         return ["household", "kind", "event", "reason", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
@@ -579,7 +591,7 @@ class MonitoringFlagAdmin(CaseAdminMixin, ScopedModelAdmin):
         data = form.cleaned_data
         return monitoring.monitoring_flag_raise(
             actor=request.user, household=data["household"], kind=data["kind"], reason=data["reason"],
-            event=data["event"],
+            event=data["event"], on_date=data.get("on_date"),
         )  # fmt: skip
 
 

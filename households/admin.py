@@ -25,9 +25,10 @@ from households.models import (
     PersonalDataAccess,
     StatusChange,
 )
-from households.workflow import TRANSITIONS, household_transition
+from households.workflow import TRANSITIONS, WORKFLOW, household_transition
 from registry.admin_base import MaskedIdentifiersMixin, ScopedModelAdmin, VersionedAdminForm, expected_version
 from registry.roles import Capability, user_has_capability
+from registry.workflow import role_allows
 
 STATUS_FIELDS = ["registry_number", "status", "step", "notice_ends_on", "status_reason", "status_date", "version"]
 
@@ -106,6 +107,7 @@ class HouseholdAddForm(HouseholdAdminForm):
 
     head_name = forms.CharField(label=_("户主姓名"), max_length=50)
     head_id_number = forms.CharField(label=_("户主身份证号"), max_length=18)
+    on_date = forms.DateField(label=_("申请日期"), required=False, help_text=_("留空为今天。"))
 
 
 @admin.register(Household)
@@ -131,8 +133,7 @@ class HouseholdAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
         actions = super().get_actions(request)
         user = request.user
         for name, t in TRANSITIONS.items():
-            allowed = user.is_superuser or user.role in t.roles
-            if not allowed:
+            if not role_allows(WORKFLOW, t, user):
                 actions.pop(f"transition_{name}", None)
         return actions
 
@@ -144,8 +145,9 @@ class HouseholdAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
-            fields = [f for f in fieldsets[0][1]["fields"] if f not in ("head_name", "head_id_number")]
-            return [(None, {"fields": ["head_name", "head_id_number", *fields]})]
+            own = ("head_name", "head_id_number", "on_date")
+            fields = [f for f in fieldsets[0][1]["fields"] if f not in own]
+            return [(None, {"fields": [*own, *fields]})]
         return fieldsets
 
     def create_service(self, *, request, form):
@@ -153,7 +155,11 @@ class HouseholdAdmin(MaskedIdentifiersMixin, ScopedModelAdmin):
         household = {k: data[k] for k in services.HOUSEHOLD_FIELDS if k in data}
         head = {"name": data["head_name"], "id_number": data["head_id_number"], "relationship": "head"}
         return services.household_apply(
-            actor=request.user, village=data["village"], household=household, members=[head]
+            actor=request.user,
+            village=data["village"],
+            household=household,
+            members=[head],
+            on_date=data.get("on_date"),
         )
 
     def update_service(self, *, request, instance, changes):
