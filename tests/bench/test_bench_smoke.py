@@ -32,8 +32,13 @@ WITH_RAW_BOUND = {"list.village.p95", "list.county.p95", "dashboard.county.p50",
 
 
 def bench_url() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return url_for(settings.DATABASES["default"], f"registry_bench_smoke_{worker}")
+    """Return the scratch database's URL, named after the test database (so per worker and per checkout).
+
+    A fixed name was shared by every suite running on the same server at once: one
+    dropped the database another was filling.
+    """
+    config = settings.DATABASES["default"]
+    return url_for(config, f"{config['NAME']}_bench_smoke")
 
 
 @pytest.fixture
