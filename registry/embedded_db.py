@@ -9,8 +9,8 @@ only (no TCP port, so nothing to collide with and nothing reachable from the net
   embedded server, started (or joined, when another process of this checkout started it)
   and let go when the process ends. The test settings and the command below use it.
 - ``python -m registry.embedded_db COMMAND…`` runs COMMAND with ``DATABASE_URL`` set to a
-  database that answers (``make run`` runs migrate, load_demo and runserver so) and,
-  when it started the embedded server, stops it when COMMAND ends (Ctrl-C included).
+  database that answers (``make run`` runs migrate, load_demo and runserver so) and, on
+  the embedded server, lets it go when COMMAND ends (Ctrl-C included).
   ``python -m registry.embedded_db --stop`` stops a server left running.
 
 Every process that uses the embedded server writes its pid to ``var/postgres.holders``;
