@@ -4,28 +4,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format check venv clean bench
+.PHONY: run serve test test-fast lint format check venv clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-## Serve the app on http://127.0.0.1:8000 with the demo data (embedded SQLite in var/).
+## Serve the app on http://127.0.0.1:8000 with the demo data, on DATABASE_URL when a server
+## answers there, else on the embedded PostgreSQL in var/postgres (started here, stopped with the app).
 run: $(STAMP)
-	env -u DATABASE_URL $(BIN)/python manage.py migrate --noinput
-	env -u DATABASE_URL $(BIN)/python manage.py load_demo
-	@echo "Open http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/, API docs: http://127.0.0.1:8000/api/docs/)"
-	env -u DATABASE_URL $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python -m registry.embedded_db $(MAKE) --no-print-directory serve
+
+## What `make run` runs, on DATABASE_URL (or an embedded server already running).
+serve: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	@echo "Open http://127.0.0.1:8000/login/  (admin: http://127.0.0.1:8000/admin/, API docs: http://127.0.0.1:8000/api/docs/)"
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## Test worker processes (pytest-xdist), each on its own test database; 0 runs the suite in one process.
 TEST_WORKERS ?= 2
 WORKERS := -n $(TEST_WORKERS)
 
-## The whole suite on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/registry).
+## The whole suite on PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/registry)
+## when a server answers there, else the embedded one in var/postgres.
 test: $(STAMP)
 	$(BIN)/pytest --create-db $(WORKERS)
 
@@ -48,6 +54,7 @@ check: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
+	if [ -x $(BIN)/python ]; then $(BIN)/python -m registry.embedded_db --stop; fi
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 
 ## Benchmarks on a scratch PostgreSQL database (BENCH_DATABASE_URL); figures printed and saved in bench/results/.

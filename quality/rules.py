@@ -8,10 +8,6 @@ household or member rows filtered by the division-code range), so a run costs on
 per rule whatever the size of the division; only :func:`exited_fails_exit_rules` walks
 its households, because it reuses the exit rules of :mod:`assessments.eligibility`,
 which are Python functions over a snapshot (see its docstring).
-
-The expressions stay within what Django gives both PostgreSQL and SQLite (``REGEXP`` is
-a function Django registers on SQLite), so every rule also runs on the embedded
-development database.
 """
 
 from __future__ import annotations

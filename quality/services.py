@@ -162,7 +162,7 @@ def quality_run(
     # The rules that walk households in Python are found in a second thread, with its own
     # connection, while PostgreSQL answers the others: the two halves use a core each.
     # Not inside a transaction: the second connection would not see its writes.
-    overlap = connection.vendor == "postgresql" and not connection.in_atomic_block and len(selected) > 1
+    overlap = not connection.in_atomic_block and len(selected) > 1
     walking = {rule.code for rule in selected if rule.walks} if overlap else set()
     order = [rule for rule in selected if rule.code not in walking] + [
         rule for rule in selected if rule.code in walking

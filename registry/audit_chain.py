@@ -30,9 +30,7 @@ def audit_key() -> str:
 
 
 def configure_connection(sender, connection, **kwargs):
-    """Give a new PostgreSQL session the audit key (and, in tests, leave to truncate)."""
-    if connection.vendor != "postgresql":
-        return
+    """Give a new database session the audit key (and, in tests, leave to truncate)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('registry.audit_key', %s, false),"

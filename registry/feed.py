@@ -32,7 +32,6 @@ KINDS = ("household", "member", "assessment", "exit_case")
 
 CURSOR_EXPIRED = _("游标已过期：变更流已清理到提交序号 %(position)s。请重新全量导出，再从导出的游标继续。")
 INVALID_CURSOR = _("游标格式应为“提交序号.变更号”或“提交序号”，取自上一次响应的 next_cursor 或导出的游标。")
-FEED_UNAVAILABLE = _("变更流需要 PostgreSQL 数据库。")
 
 _CURSOR = re.compile(r"^(\d{1,18})(?:\.(\d{1,18}))?$")
 #: Beyond any change id: ``P`` as a cursor means "after every change of position P".
@@ -80,10 +79,6 @@ class FeedPage:
     has_more: bool
 
 
-def feed_available() -> bool:
-    return connection.vendor == "postgresql"
-
-
 @contextmanager
 def snapshot():
     """Run the block in one repeatable-read, read-only transaction (one consistent snapshot).
@@ -92,7 +87,7 @@ def snapshot():
     """
     outer = connection.in_atomic_block
     with transaction.atomic():
-        if feed_available() and not outer:
+        if not outer:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield
@@ -100,8 +95,6 @@ def snapshot():
 
 def head_cursor() -> Cursor:
     """Return the cursor after the last commit visible now (a snapshot's place in the feed)."""
-    if not feed_available():
-        return Cursor()
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(position), 0) FROM registry_changecommit")
         return Cursor(cursor.fetchone()[0])
@@ -168,8 +161,6 @@ def feed_read(*, scope: Scope, after: Cursor, limit: int, kinds: tuple[str, ...]
     the head of the feed, so a client whose jurisdiction sees few of the province's
     changes does not scan the others again on its next call.
     """
-    if not feed_available():
-        raise ApplicationError(FEED_UNAVAILABLE, code="unavailable", status=503)
     pruned = horizon()
     if after.position < pruned:
         raise ApplicationError(CURSOR_EXPIRED % {"position": pruned}, code="cursor_expired", status=410)

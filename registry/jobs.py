@@ -115,9 +115,8 @@ def job_url(job: Job) -> str:
     return reverse(job_kind(job.kind).page or "jobs:detail", kwargs={"job_id": job.pk})
 
 
-def progress_alias() -> str:
-    """Return the connection alias progress is written through."""
-    return "progress" if connections["default"].vendor == "postgresql" else "default"
+#: The connection alias progress is written through, outside the job's own transaction.
+PROGRESS_ALIAS = "progress"
 
 
 class Progress:
@@ -137,7 +136,7 @@ class Progress:
             fields["total"] = total
         if message:
             fields["message"] = message[:500]
-        Job.objects.using(progress_alias()).filter(pk=self.job.pk).update(**fields)
+        Job.objects.using(PROGRESS_ALIAS).filter(pk=self.job.pk).update(**fields)
 
 
 def job_create(
@@ -179,23 +178,16 @@ def _thread_main(job_id: int) -> None:
             connections[alias].close()
 
 
-def _advisory_locks() -> bool:
-    return connections["default"].vendor == "postgresql"
-
-
 def _take_worker_lock(job_id: int) -> bool:
     """Take the session lock that marks ``job_id`` as worked on; False if a live worker holds it."""
-    if not _advisory_locks():
-        return True
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [WORKER_LOCK_CLASS, job_id])
         return cursor.fetchone()[0]
 
 
 def _release_worker_lock(job_id: int) -> None:
-    if _advisory_locks():
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [WORKER_LOCK_CLASS, job_id])
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [WORKER_LOCK_CLASS, job_id])
 
 
 def job_run(job_id: int) -> Job:
@@ -320,10 +312,8 @@ def job_output_download_record(*, actor, job: Job) -> None:
 def job_reap_abandoned(job_ids=None) -> int:
     """Mark failed the running jobs (of ``job_ids``, else all) whose worker is gone; return how many.
 
-    Only PostgreSQL can tell (by the worker lock); elsewhere nothing is reaped.
+    A live worker holds the job's advisory lock; a dead one's session took it along.
     """
-    if not _advisory_locks():
-        return 0
     running = Job.objects.filter(status=Job.Status.RUNNING)
     if job_ids is not None:
         running = running.filter(pk__in=job_ids)

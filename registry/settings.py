@@ -1,7 +1,8 @@
 """Settings for the case registry, read from the environment.
 
-Development defaults run with no configuration at all (an embedded SQLite database in
-``var/``). Production sets ``DJANGO_DEBUG=0`` and must then give ``DJANGO_SECRET_KEY``
+Development defaults run with no configuration at all: without ``DATABASE_URL`` the
+database is the embedded PostgreSQL in ``var/postgres`` (``registry.embedded_db``, which
+``make run`` starts). Production sets ``DJANGO_DEBUG=0`` and must then give ``DJANGO_SECRET_KEY``
 and ``DJANGO_ALLOWED_HOSTS``; with those, ``manage.py check --deploy`` is clean.
 """
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from registry import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
@@ -99,24 +102,22 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "registry.wsgi.application"
 
-if "DATABASE_URL" not in os.environ:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'registry.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or embedded_db.url(),
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The registry's heavy reads are aggregates over a county or a province, run once per
-    # page: PostgreSQL's JIT compiles each of them for 0.5–2 s, more than it saves, and the
-    # default 4 MB of work memory sends a province's grouping of a million households to
-    # disk. Both are session settings, overridable by REGISTRY_DB_SESSION_OPTIONS.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get(
-        "REGISTRY_DB_SESSION_OPTIONS", "-c jit=off -c work_mem=64MB"
-    )
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("The registry runs on PostgreSQL only: DATABASE_URL must be a postgres:// URL.")
+# The registry's heavy reads are aggregates over a county or a province, run once per
+# page: PostgreSQL's JIT compiles each of them for 0.5–2 s, more than it saves, and the
+# default 4 MB of work memory sends a province's grouping of a million households to
+# disk. Both are session settings, overridable by REGISTRY_DB_SESSION_OPTIONS.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get(
+    "REGISTRY_DB_SESSION_OPTIONS", "-c jit=off -c work_mem=64MB"
+)
 # A second connection to the same database, used only to write job progress outside
 # the job's own transaction (see registry.jobs). In tests it mirrors "default".
 DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}

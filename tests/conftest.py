@@ -33,8 +33,8 @@ from villages.models import Division
 
 DEMO_PASSWORD = "Test-demo-pass-2026"
 #: Databases a test of background jobs uses: job progress goes through the "progress"
-#: alias on PostgreSQL (see registry.jobs.progress_alias), through "default" on SQLite.
-JOB_DATABASES = ["default", "progress"] if getattr(settings, "POSTGRES_AVAILABLE", True) else ["default"]
+#: alias (registry.jobs.PROGRESS_ALIAS).
+JOB_DATABASES = ["default", "progress"]
 
 
 #: Where the tests on the demo registry live. With workers (``make test``: pytest-xdist) they
@@ -66,12 +66,6 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(
             f"{elsewhere[0]} uses the demo registry: add its path to tests.conftest.DEMO_REGISTRY_TESTS"
         )
-    if getattr(settings, "POSTGRES_AVAILABLE", True):
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL; the suite is running on the SQLite fallback")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)
@@ -112,9 +106,9 @@ def demo(transactional_db):
 
 @dataclass(frozen=True)
 class DemoRegistryDatabase:
-    """The database the demo registry was committed to (None on SQLite) and what the load created."""
+    """The database the demo registry was committed to and what the load created."""
 
-    name: str | None
+    name: str
     counts: dict[str, int]
 
 
@@ -163,14 +157,10 @@ def demo_registry_database(django_db_setup, django_db_blocker):
     transactional ones and their live servers), then the demo (idempotent: a flushed test
     database is filled again) and the registry are loaded through the services and
     committed, so the audit chain is made as in production. Dropped at the session's end.
-    On SQLite there is no copy: :func:`on_demo_registry` loads into the test database.
     """
     from assessments.parameters import seed_defaults
     from registry.demo_registry import load_demo_registry
 
-    if connections["default"].vendor != "postgresql":
-        yield DemoRegistryDatabase(None, {})
-        return
     with django_db_blocker.unblock():
         source = connections["default"].settings_dict["NAME"]
         name = f"{source}_demo_registry"
@@ -196,13 +186,6 @@ def on_demo_registry(database: DemoRegistryDatabase):
     test writes is undone after it. For ``db`` tests only (not ``transactional_db``), in a
     module or package of their own: every test of it sees the households.
     """
-    from registry.demo_registry import load_demo_registry
-
-    if database.name is None:  # SQLite: loaded here, rolled back with the rest
-        with transaction.atomic():
-            yield load_demo_registry()
-            transaction.set_rollback(True)
-        return
     with pointed_at(database.name):
         with transaction.atomic():
             yield database.counts

@@ -13,9 +13,10 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
+from registry.embedded_db import url_for
 from tests.factories import make_assessed
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "backup_restore_check.sh"
@@ -23,8 +24,7 @@ PROJECT_APPS = ("registry", "villages", "households", "assessments")
 
 
 def _url(name: str) -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+    return url_for(connection.settings_dict, name)
 
 
 def _connect(name: str):

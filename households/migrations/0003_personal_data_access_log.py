@@ -18,17 +18,15 @@ CREATE TRIGGER households_personaldataaccess_append_only BEFORE UPDATE OR DELETE
 
 
 def refuse_changes(apps, schema_editor):
-    """Make the database refuse to change or delete a logged access (PostgreSQL only)."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY, params=None)
+    """Make the database refuse to change or delete a logged access."""
+    schema_editor.execute(APPEND_ONLY, params=None)
 
 
 def allow_changes(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "DROP TRIGGER IF EXISTS households_personaldataaccess_append_only ON households_personaldataaccess"
-        )
-        schema_editor.execute("DROP FUNCTION IF EXISTS households_personaldataaccess_append_only()")
+    schema_editor.execute(
+        "DROP TRIGGER IF EXISTS households_personaldataaccess_append_only ON households_personaldataaccess"
+    )
+    schema_editor.execute("DROP FUNCTION IF EXISTS households_personaldataaccess_append_only()")
 
 
 class Migration(migrations.Migration):

@@ -210,7 +210,6 @@ class ChangeFeedView(APIView):
             403: ErrorSerializer,
             410: ErrorSerializer,
             429: ErrorSerializer,
-            503: ErrorSerializer,
         },
         examples=[
             OpenApiExample("Page", value=EXAMPLE, response_only=True, status_codes=["200"]),

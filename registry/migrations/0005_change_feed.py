@@ -13,8 +13,6 @@ a deferred constraint trigger on that row runs at commit, takes a transaction-le
 advisory lock, and numbers the transaction from a sequence. The lock is released only
 after the commit is visible, so positions are handed out in commit order and a reader
 that has seen position N has seen every position below it.
-
-On SQLite (the embedded trial database) nothing is installed and the feed stays empty.
 """
 
 import django.utils.timezone
@@ -162,16 +160,12 @@ CREATE CONSTRAINT TRIGGER registry_change_sequence AFTER INSERT ON registry_chan
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(SEQUENCER)
     for tracked in TRACKED:
         schema_editor.execute(_function(*tracked))
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for kind, table, _scope, _join in TRACKED:
         for suffix in ("ins", "upd", "del"):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS registry_change_{suffix} ON {table}")

@@ -21,8 +21,7 @@ On PostgreSQL:
   the end show too.
 
 ``manage.py verify_audit`` recomputes every hash (registry.audit_chain). Rows written
-before this migration are chained by it, in id order. On SQLite (the embedded trial
-database) nothing is installed: the log is plain there.
+before this migration are chained by it, in id order.
 """
 
 from django.db import migrations, models
@@ -164,8 +163,6 @@ DROP FUNCTION IF EXISTS registry_audit_digest(text, text, bigint, registry_audit
 
 def install(apps, schema_editor):
     """Install the triggers and chain the rows written so far, in id order."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(SQL)  # no parameters: the "%" of RAISE stays literal
         cursor.execute("SELECT EXISTS (SELECT 1 FROM registry_auditentry)")
@@ -174,8 +171,6 @@ def install(apps, schema_editor):
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(UNINSTALL)
 
 

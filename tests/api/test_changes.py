@@ -25,7 +25,7 @@ from registry.models import Change, ChangeCommit
 from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client
 from tests.factories import make_applied
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/api/v1/changes/"
 

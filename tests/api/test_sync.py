@@ -22,8 +22,9 @@ import pytest
 from django.db import connection
 
 from registry.demo import JIANGHUA, LIAN
+from registry.embedded_db import url_for
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Resources the client keeps, with the list endpoint that loads each one.
@@ -108,12 +109,10 @@ def test_export_then_feed_keeps_a_remote_copy_identical_to_the_registry(demo, li
     _token, key = api_token_create(actor=None, user=user, name="省平台", division=Division.objects.get(pk=JIANGHUA))
     assert ApiToken.objects.count() == 1
 
-    db = connection.settings_dict
-    address = f"{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "registry.settings_test",
-        "DATABASE_URL": f"postgres://{address}/{db['NAME']}",
+        "DATABASE_URL": url_for(connection.settings_dict),
         "REQUIRE_POSTGRES": "1",
     }
     writer = subprocess.Popen(

@@ -27,7 +27,7 @@ from tests.factories import exit_through, make_assessed, make_household, make_vi
 from tests.race import race
 from villages.services import village_status_set
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 JIANGHUA = "431129000000"
 DAXI = "431129203000"

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+from registry.embedded_db import url_for
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -30,14 +32,13 @@ WITH_RAW_BOUND = {"list.village.p95", "list.county.p95", "dashboard.county.p50",
 
 
 def bench_url() -> str:
+    """Return the scratch database's URL, named after the test database (so per worker and per checkout).
+
+    A fixed name was shared by every suite running on the same server at once: one
+    dropped the database another was filling.
+    """
     config = settings.DATABASES["default"]
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the benchmarks run on PostgreSQL only")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    host = config.get("HOST") or "127.0.0.1"
-    user = config.get("USER") or "postgres"
-    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{config.get('PORT') or 5432}/registry_bench_smoke_{worker}"
+    return url_for(config, f"{config['NAME']}_bench_smoke")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from registry.services import user_create
 from tests.factories import advance, make_applied
 from tests.race import race
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 DAXI = "431129203000"
 LIAN = "431129203201"

@@ -370,7 +370,6 @@ def test_api_search_with_the_pii_scope_is_logged(pii_client, applied):
     assert access.filters == {"path": "/api/v1/members/search/"} and access.member_id == found[0]["id"]
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_change_feed_with_the_pii_scope_is_logged(demo):
     from registry.models import User

@@ -240,7 +240,6 @@ def test_admin_change_form_with_its_version_saves(client_for, son):
 # Truly at once --------------------------------------------------------------------------
 
 
-@pytest.mark.postgres
 @pytest.mark.slow
 def test_two_edits_of_the_same_version_at_once_one_is_refused(demo, users, divisions):
     household = make_applied(village=divisions[LIAN], actor=users["team_lian"])

@@ -72,7 +72,6 @@ def test_migrant_without_wage_reads_the_latest_assessment_only(planted, db):
     }
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize(
     ("code", "index"),
     [

@@ -19,7 +19,7 @@ from registry.audit import audit_record
 from registry.audit_chain import verify_chain
 from registry.models import AuditChainHead, AuditEntry, User
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def write_entries(count: int, actor=None) -> list[int]:

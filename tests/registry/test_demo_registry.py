@@ -248,7 +248,6 @@ def test_pages_open_on_the_demo_registry(loaded):
 
 
 @pytest.mark.slow
-@pytest.mark.postgres
 def test_the_audit_chain_of_a_committed_load_verifies(loaded):
     """Loaded through the services and committed: every audit row is chained and the chain holds."""
     assert loaded["households"] == 178

@@ -236,7 +236,7 @@ def test_the_export_reports_its_progress_rows_done_of_all(demo, client_for, user
 
         def __call__(self, *args, **kwargs):
             super().__call__(*args, **kwargs)
-            row = Job.objects.using(jobs.progress_alias()).get(pk=self.job.pk)
+            row = Job.objects.using(jobs.PROGRESS_ALIAS).get(pk=self.job.pk)
             seen.append((row.status, row.done, row.total))
 
     monkeypatch.setattr(jobs, "Progress", Watched)

@@ -24,11 +24,10 @@ from django.db import connection
 import households.imports  # noqa: F401  (registers the import runner)
 from bench.data import household_csv, make_villages
 from households.models import Household, Member, StatusChange
+from registry.embedded_db import url_for
 from registry.jobs import JOB_ABANDONED, WORKER_LOCK_CLASS, job_create, job_get_for_user, job_reap_abandoned
 from registry.models import AuditEntry, Job
 from tests.conftest import JOB_DATABASES
-
-pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Enough members that writing and committing them takes a while after writing starts.
@@ -81,10 +80,7 @@ def test_a_running_job_whose_worker_lives_is_left_alone(users):
 
 def run_jobs() -> subprocess.Popen:
     """Start ``manage.py run_jobs`` on the test database, as a worker process of its own."""
-    settings = connection.settings_dict
-    url = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
+    url = url_for(connection.settings_dict)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "registry.settings_test"}
     return subprocess.Popen(
         [sys.executable, "manage.py", "run_jobs"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
