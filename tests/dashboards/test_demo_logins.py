@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from registry.demo import DEMO_USERS, LIAN, LONGXI, SHETIAN
-from registry.forms import LoginForm
+from registry.forms import API_CLIENT_LOGIN_REFUSED, LoginForm
 from registry.models import User
 from registry.roles import Role
 from tests.conftest import DEMO_PASSWORD
@@ -65,10 +65,12 @@ def links(html: str, *, inside: str | None = None) -> list[str]:
 
 @pytest.mark.parametrize("username", [username for username, *_ in DEMO_USERS])
 def test_each_demo_user_logs_in_and_reaches_their_pages(username):
-    if not has_pages(User.objects.get(username=username)):
-        pytest.skip(f"{username} has no page access (token only)")
     client = Client()
     response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    if not has_pages(User.objects.get(username=username)):  # a token-only client: refused, saying why
+        assert response.status_code == 200 and "_auth_user_id" not in client.session
+        assert str(API_CLIENT_LOGIN_REFUSED) in response.content.decode()
+        return
     assert response.status_code == 302 and response["Location"] == "/", f"login refused for {username}"
     home = client.get("/")
     assert home.status_code == 200
