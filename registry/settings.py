@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "assessments",
     "quality",
     "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

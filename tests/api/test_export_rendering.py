@@ -16,10 +16,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from demo.loader import JIANGHUA, LIAN
 from households.api import ndjson
 from households.api.serializers import HouseholdSerializer
 from households.models import Household, Member
-from registry.demo import JIANGHUA, LIAN
 from registry.tokens import api_token_create
 from tests.api.helpers import token_client
 from tests.factories import make_household
