@@ -11,6 +11,7 @@ from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet, Sum, Va
 from django.db.models.functions import Coalesce, Substr
 
 from households.choices import POOR_NOT_EXITED, REGISTERED_EVER, HouseholdStatus, IdentificationStep, MemberStatus
+from registry import parameters
 from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_scope
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel, RegionClass, WorkTeamStatus
 from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
@@ -160,7 +161,6 @@ def poverty_incidence_for(
     The exit thresholds (parameters, by province and region class) are read in one query.
     ``poor_persons`` (by code) gives numerators already counted, saving their query.
     """
-    from assessments.parameters import incidence_thresholds
     from households.models import Member
 
     figures: dict[str, tuple[int, int | None, tuple[str, str] | None]] = {}
@@ -197,7 +197,9 @@ def poverty_incidence_for(
                 _population(division, counties, village_population, county_totals),
                 _threshold_key(division, counties),
             )
-    thresholds = incidence_thresholds({key for _poor, _population, key in figures.values() if key is not None})
+    thresholds = parameters.incidence_thresholds(
+        {key for _poor, _population, key in figures.values() if key is not None}
+    )
     return {
         code: Incidence(
             poor_persons=poor,
