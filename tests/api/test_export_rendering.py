@@ -141,7 +141,7 @@ def test_each_line_is_the_serializer_output(api_for, users, divisions, varied, u
 
 
 def test_the_query_count_does_not_grow_with_the_households(api_for, divisions, monkeypatch):
-    from registry.api import export
+    from households.api import export
 
     monkeypatch.setattr(export, "FETCH_ROWS", 2)  # several fetches from the one cursor
     client = api_for("county_jianghua")
