@@ -40,7 +40,7 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.idnumber import check_char
+from registry.idnumber import check_char
 
 GUIDONG_VILLAGE = LONGXI
 

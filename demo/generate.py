@@ -53,8 +53,8 @@ from assessments.eligibility import RULE_SET_VERSION, evaluate
 from assessments.exit_cases import CERTIFICATE_ALPHABET
 from assessments.parameters import NATIONAL_POVERTY_LINES, parameter, parameter_set
 from demo.demo_registry import CAUSE_MEASURES, GIVEN, MEASURES
-from households.idnumber import check_char
 from registry.errors import ApplicationError
+from registry.idnumber import check_char
 from registry.settings import env_bool
 from villages.reference import read_reference_divisions
 

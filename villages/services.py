@@ -10,6 +10,7 @@ from django.db import transaction
 from households.choices import POOR_NOT_EXITED, MemberStatus
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
+from registry.idnumber import parse_id_number
 from registry.roles import Capability
 from registry.services import (
     audited_create,
@@ -382,8 +383,6 @@ def helper_check_not_poor(id_number: str) -> None:
 
 
 def _normalise_id_number(id_number: str) -> str:
-    from households.idnumber import parse_id_number
-
     if not id_number:
         return ""
     try:

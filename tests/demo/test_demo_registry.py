@@ -33,9 +33,9 @@ from assessments.selectors import reassessment_campaign
 from demo.demo_registry import VILLAGES, plan_registry
 from demo.loader import GUIDONG, JIANGHUA, LIAN, LONGXI, SHAOYANG_COUNTY, SHETIAN, load_demo
 from households.choices import POOR_NOT_EXITED, REGISTERED_EVER, HouseholdStatus, MemberStatus, Relationship
-from households.idnumber import parse_id_number
 from households.models import Household, Member, StatusChange
 from registry.audit_chain import verify_chain
+from registry.idnumber import parse_id_number
 from registry.models import AuditEntry, User
 from tests.conftest import DEMO_PASSWORD
 from villages.models import Helper, VillageStatus

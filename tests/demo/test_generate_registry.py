@@ -11,8 +11,8 @@ from django.db import connection, transaction
 
 from assessments.models import Assessment, ExitCase, ExitCaseStep, HelpMeasure, ReductionPlan
 from demo.generate import GenerationRefused, generate_registry
-from households.idnumber import parse_id_number
 from households.models import Household, Member, StatusChange
+from registry.idnumber import parse_id_number
 from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
 
 AS_OF = date(2026, 11, 30)
