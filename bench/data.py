@@ -7,7 +7,7 @@ import io
 import random
 from datetime import date, timedelta
 
-from households.idnumber import check_char
+from registry.idnumber import check_char
 from villages import services
 from villages.choices import DivisionLevel
 from villages.models import Division

@@ -38,8 +38,8 @@ def build_csv(*, members: int = 350_000, seed: int = SEED) -> tuple[bytes, list[
     from django.db import connection
 
     from households import choices
-    from households.idnumber import check_char
     from households.imports import COLUMNS
+    from registry.idnumber import check_char
     from villages.choices import DivisionLevel
     from villages.models import Division, VillagerGroup
 

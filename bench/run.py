@@ -203,7 +203,7 @@ def main(argv=None) -> int:
 
     started = datetime.now().astimezone()
     figures: list[Figure] = [] if args.reuse else generate(args.households, args.seed)
-    from registry.generate import DEFAULT_PROVINCE
+    from demo.generate import DEFAULT_PROVINCE
 
     province = Division.objects.get(code=DEFAULT_PROVINCE)
     county = largest_county(province)

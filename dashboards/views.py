@@ -143,6 +143,22 @@ def render_dashboard(request, division):
 
 
 @login_required
+def home(request):
+    """Land on the dashboard of the user's jurisdiction; with several top divisions, list them."""
+    roots = list(village_selectors.division_roots_for_user(user=request.user))
+    if len(roots) == 1:
+        return render_dashboard(request, roots[0])
+    incidence = village_selectors.poverty_incidence_for(roots)
+    rows = [{"division": d, "incidence": incidence[d.code]} for d in roots]
+    teams = village_selectors.work_team_list(user=request.user, filters={"status": "stationed"})
+    return render(
+        request,
+        "dashboards/home.html",
+        {"rows": rows, "team_count": teams.count(), "role_label": request.user.get_role_display()},
+    )
+
+
+@login_required
 def dashboard_home(request):
     """Land on the dashboard of the user's jurisdiction (a choice when it has several tops)."""
     roots = list(village_selectors.division_roots_for_user(user=request.user))

@@ -12,10 +12,10 @@ from django.db import transaction
 
 from households import errors
 from households.choices import CrossCheckCategory
-from households.idnumber import parse_id_number
 from households.models import CrossCheckEntry, CrossCheckImport
 from registry.audit import audit_record
 from registry.errors import ApplicationError
+from registry.idnumber import parse_id_number
 from registry.roles import Capability, user_has_capability
 from registry.scoping import user_scope
 from registry.tabular import read_rows

@@ -27,7 +27,7 @@ ID_SEARCH_NOT_IN_URL = _(
 
 def normalise_id_query(value: str) -> str:
     """Return the stored (18-digit, upper-case) form of an ID number typed into a search."""
-    from households.idnumber import upgrade_15
+    from registry.idnumber import upgrade_15
 
     return upgrade_15(value) if len(value) == 15 else value.upper()
 

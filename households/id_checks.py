@@ -17,7 +17,7 @@ from django.db.models.functions import Cast, Concat, ExtractDay, ExtractMonth, E
 from django.db.models.lookups import Exact, In
 
 from households.choices import Sex
-from households.idnumber import CHECK_CHARS, WEIGHTS
+from registry.idnumber import CHECK_CHARS, WEIGHTS
 
 #: 17 digits and a digit or X: the only shape the other ID checks can read.
 ID_SHAPE = r"^[0-9]{17}[0-9X]$"

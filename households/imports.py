@@ -39,10 +39,10 @@ from households.choices import (
     StudentStatus,
 )
 from households.exclusions import PersonRef, load_people, run_exclusion_checks_many
-from households.idnumber import parse_id_numbers
 from households.models import Household, Member, StatusChange
 from registry.audit import audit_records
 from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.idnumber import parse_id_numbers
 from registry.jobs import runner
 from registry.pgcopy import copy_model
 from registry.roles import Capability, roles_with, user_has_capability

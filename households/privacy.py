@@ -26,7 +26,12 @@ from households.choices import DisclosureDoor
 from households.models import Household, Member, PersonalDataAccess
 from registry.audit import audit_record, client_address_var
 from registry.errors import ApplicationError
-from registry.roles import Capability, user_has_capability
+from registry.privacy import IDENTIFIER_KEYS as IDENTIFIER_KEYS
+from registry.privacy import mask_id as mask_id
+from registry.privacy import mask_identifier as mask_identifier
+from registry.privacy import mask_phone as mask_phone
+from registry.privacy import mask_value as mask_value
+from registry.privacy import may_reveal as may_reveal
 from registry.services import clean_reason as registry_clean_reason
 from registry.services import require_in_scope
 from villages.choices import LEVEL_PREFIX_LENGTH
@@ -46,41 +51,6 @@ SHOWN_API = _("接口返回的身份证号、联系电话")
 
 #: Division prefix lengths, finest first: the covering code of a disclosure ends on a level.
 _LEVEL_LENGTHS = sorted(set(LEVEL_PREFIX_LENGTH.values()), reverse=True)
-
-
-def mask_id(id_number: str) -> str:
-    """Return an ID number (or a certificate number holding one) masked: 4311**********123X."""
-    if len(id_number) < 8:
-        return "*" * len(id_number)
-    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    """Return a phone number with its middle digits hidden (138****5678)."""
-    if len(phone) < 7:
-        return phone
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-#: Keys under which records, audit snapshots and findings hold a personal identifier.
-IDENTIFIER_KEYS = ("id_number", "phone", "disability_certificate")
-
-
-def mask_identifier(key: str, value: str) -> str:
-    """Return an identifier masked the way its kind is (phones 138****5678, ID and certificate numbers 4311…123X)."""
-    return mask_phone(value) if "phone" in key else mask_id(value)
-
-
-def mask_value(key: str, value):
-    """Return ``value`` masked when ``key`` names an identifier (``helper_phone`` too); others unchanged."""
-    if isinstance(value, str) and value and any(name in key for name in IDENTIFIER_KEYS):
-        return mask_identifier(key, value)
-    return value
-
-
-def may_reveal(user) -> bool:
-    """Return whether ``user``'s role may ask to see full numbers on pages and in exports."""
-    return user_has_capability(user, Capability.VIEW_PII)
 
 
 def clean_reason(reason: str | None) -> str:

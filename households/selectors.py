@@ -5,9 +5,18 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from households.choices import DisclosureDoor, MemberStatus, Relationship
+from households.choices import (
+    POOR_NOT_EXITED,
+    REGISTERED_EVER,
+    DisclosureDoor,
+    HouseholdStatus,
+    IdentificationStep,
+    MemberStatus,
+    Relationship,
+)
 from households.models import Household, Member, MemberEvent, Objection, PersonalDataAccess, StatusChange
 from registry.scoping import get_scoped_or_404, scope_queryset
+from villages.counting import HouseholdCounts
 
 
 def household_queryset() -> QuerySet:
@@ -89,3 +98,19 @@ def personal_data_access_list(*, user, username: str = "", door: str = "") -> Qu
     if door in DisclosureDoor.values:
         rows = rows.filter(door=door)
     return rows.order_by("-id")
+
+
+#: The households an area's figures count (:mod:`villages.counting`; registered at ``ready()``).
+AREA_COUNTS = HouseholdCounts(
+    households=lambda: Household.objects.all(),
+    active_members=lambda: Member.objects.filter(status=MemberStatus.ACTIVE),
+    statistics={
+        "registered": {"status__in": REGISTERED_EVER},
+        "poor": {"status__in": POOR_NOT_EXITED},
+        "exited": {"status": HouseholdStatus.EXITED},
+        "returned": {"status": HouseholdStatus.RETURNED},
+        "removed": {"status": HouseholdStatus.REMOVED, "step": IdentificationStep.ANNOUNCED},
+        "natural_decrease": {"status": HouseholdStatus.NATURAL_DECREASE, "step": IdentificationStep.ANNOUNCED},
+    },
+    poor={"status__in": POOR_NOT_EXITED},
+)

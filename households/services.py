@@ -25,13 +25,13 @@ from households.choices import (
     Sex,
 )
 from households.exclusions import PersonRef, refuse_hits, run_exclusion_checks
-from households.idnumber import parse_id_number
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
 from households.privacy import mask_id
 from households.workflow import WORKFLOW
 from registry import workflow as engine
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.idnumber import parse_id_number
 from registry.roles import Capability, roles_with
 from registry.services import full_clean_or_raise, require_in_scope
 from registry.workflow import check_not_future

@@ -24,6 +24,7 @@ from households.choices import (
     ObjectionOutcome,
 )
 from households.models import Household, Member, Objection, StatusChange
+from registry import parameters
 from registry import workflow as engine
 from registry.roles import Capability, Role, roles_with
 from registry.workflow import Step, Workflow, check_not_future  # noqa: F401 - check_not_future: used from here
@@ -131,9 +132,7 @@ TRANSITIONS: dict[str, Step] = {
 
 def notice_days(kind: str, division_code: str = "") -> int:
     """Return the configured length of a notice period in days (a parameter, commonly 7)."""
-    from assessments.parameters import notice_days as configured
-
-    return configured(kind, division_code)
+    return parameters.notice_days(kind, division_code)
 
 
 def set_members_current(household: Household) -> None:

@@ -17,13 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from registry.admin_base import ScopedModelAdmin
 from registry.forms import AdminLoginForm
 from registry.logins import login_failure_unlock
-from registry.models import ApiToken, AuditEntry, LoginFailure, User
+from registry.models import ApiToken, AuditEntry, LoginFailure, User, division_model
 from registry.roles import Capability, user_has_capability
 from registry.scoping import scope_queryset, user_scope
 from registry.selectors import audit_changes
 from registry.services import user_create, user_set_password, user_update
 from registry.tokens import api_token_create, api_token_revoke
-from villages.models import Division
 
 # Roles, not groups, carry permissions here; an unscoped, unaudited group admin is a way
 # around both.
@@ -68,7 +67,7 @@ class RegistryUserAdmin(ScopedModelAdmin, UserAdmin):
         scope = user_scope(request.user)
         if scope.unrestricted:
             return queryset
-        visible = scope_queryset(Division.objects.all(), request.user)
+        visible = scope_queryset(division_model().objects.all(), request.user)
         return queryset.filter(jurisdictions__in=visible).distinct()
 
     def create_service(self, *, request, form):

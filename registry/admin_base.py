@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry.errors import OUT_OF_JURISDICTION, ApplicationError
+from registry.privacy import mask_identifier
 from registry.roles import user_has_capability
 from registry.scoping import scope_queryset
 
@@ -149,8 +150,6 @@ class MaskedInitialForm(forms.ModelForm):
     masked_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
-        from households.privacy import mask_identifier  # households imports this module
-
         super().__init__(*args, **kwargs)
         for name in self.masked_fields:
             field = self.fields.get(name)
@@ -188,8 +187,6 @@ class MaskedIdentifiersMixin:
             setattr(self, f"masked_{name}", self._masked_display(name))
 
     def _masked_display(self, name: str):
-        from households.privacy import mask_identifier  # households imports this module
-
         def display(obj):
             return mask_identifier(name, getattr(obj, name) or "") or "—"
 

@@ -37,6 +37,14 @@ class User(AbstractUser):
         return f"{full_name}（{self.username}）" if full_name else self.username
 
 
+def division_model() -> type[models.Model]:
+    """Return the model of divisions (``villages.Division``), the target of a user's jurisdictions.
+
+    Read from the relation, so the base names divisions without importing the app above it.
+    """
+    return User._meta.get_field("jurisdictions").related_model
+
+
 class AuditEntry(models.Model):
     """One recorded change (审计记录): who did what to which object, from where, before → after."""
 

@@ -7,7 +7,7 @@ decides *where*. Both are checked by services, never by views alone.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from villages.choices import DivisionLevel
+from registry.levels import DivisionLevel
 
 
 class Role(models.TextChoices):

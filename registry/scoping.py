@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from registry.errors import OUT_OF_JURISDICTION, ApplicationError
-from villages.choices import LEVEL_PREFIX_LENGTH
+from registry.levels import LEVEL_PREFIX_LENGTH
 
 
 def code_prefix(code: str, level: str) -> str:

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from households.privacy import mask_value
 from registry.models import AuditEntry
+from registry.privacy import mask_value
 from registry.scoping import scope_queryset
 
 PAGE_SIZE = 50

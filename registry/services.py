@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.audit import audit_record, diff, snapshot
 from registry.errors import FOUR_EYES_VIOLATION, PERMISSION_DENIED, ApplicationError
+from registry.levels import DivisionLevel
 from registry.models import User
 from registry.roles import ROLE_DIVISION_LEVEL, Capability, Role, user_has_capability
 from registry.scoping import ensure_code_in_scope
-from villages.choices import DivisionLevel
 
 USER_DIVISION_LEVEL_MISMATCH = _("角色“%(role)s”只能绑定%(level)s级区划，“%(division)s”不是。")
 USER_NEEDS_JURISDICTION = _("除系统管理员外，每个用户至少要绑定一个管辖区划。")

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "assessments",
     "quality",
     "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -6,13 +6,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from assessments import views as assessment_views
-from registry import views
+from dashboards import views as dashboard_views
 from registry.admin_base import scoped_view_on_site
 from registry.api.views import ApiDocsView
 from registry.forms import LoginForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard_views.home, name="home"),
     path(
         "login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

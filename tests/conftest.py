@@ -6,7 +6,7 @@ loaded. A test that needs real commits (``transactional_db``) must reload it.
 The demo loaded for every test is the divisions, statuses, teams and users only
 (``load_demo(households=False)``): the registry starts empty. The demo registry (the
 households of 栗安村, 社田村 and 龙溪村 with their history, measures, assessments and the
-counties' plans, ``registry.demo_registry``) takes tens of seconds to write through the
+counties' plans, ``demo.demo_registry``) takes tens of seconds to write through the
 services, so it is written once per session, committed, into a database of its own (a
 copy of the test database, ``<test database>_demo_registry``), the first time a test asks
 for it. A module or package asks with ``demo_registry_module`` (or a fixture built on
@@ -27,7 +27,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from registry.demo import load_demo
+from demo.loader import load_demo
 from registry.models import User
 from villages.models import Division
 
@@ -39,7 +39,7 @@ JOB_DATABASES = ["default", "progress"]
 
 #: Where the tests on the demo registry live. With workers (``make test``: pytest-xdist) they
 #: all go to one worker, which loads the demo registry once (see below).
-DEMO_REGISTRY_TESTS = ("tests/dashboards/", "tests/registry/test_demo_registry.py")
+DEMO_REGISTRY_TESTS = ("tests/dashboards/", "tests/demo/test_demo_registry.py")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -159,7 +159,7 @@ def demo_registry_database(django_db_setup, django_db_blocker):
     committed, so the audit chain is made as in production. Dropped at the session's end.
     """
     from assessments.parameters import seed_defaults
-    from registry.demo_registry import load_demo_registry
+    from demo.demo_registry import load_demo_registry
 
     with django_db_blocker.unblock():
         source = connections["default"].settings_dict["NAME"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from households.idnumber import check_char
+from registry.idnumber import check_char
 from villages import services
 from villages.choices import DivisionLevel, TeamRole
 

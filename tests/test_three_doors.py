@@ -47,9 +47,9 @@ from assessments.models import (
 )
 from assessments.monitoring import monitoring_flag_raise, monitoring_flag_transition
 from assessments.parameters import parameter_set
+from demo.loader import DAXI, LIAN
 from households.models import Household, StatusChange
 from households.workflow import household_transition
-from registry.demo import DAXI, LIAN
 from registry.models import AuditEntry, User
 from registry.roles import Role
 from registry.services import user_create

@@ -1,25 +1,15 @@
-"""Choice sets for geography and poverty status (区划与贫困状态)."""
+"""Choice sets for geography and poverty status (区划与贫困状态).
+
+``DivisionLevel`` and ``LEVEL_PREFIX_LENGTH`` are the base's (:mod:`registry.levels`: roles
+and scopes are defined by them); they are re-exported here for the models, migrations and
+code that read them from villages.
+"""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class DivisionLevel(models.TextChoices):
-    PROVINCE = "province", _("省")
-    PREFECTURE = "prefecture", _("市/州")
-    COUNTY = "county", _("县/市/区")
-    TOWNSHIP = "township", _("乡/镇/街道")
-    VILLAGE = "village", _("村/社区")
-
-
-#: How many leading digits of the 12-digit code identify a division of each level.
-LEVEL_PREFIX_LENGTH = {
-    DivisionLevel.PROVINCE: 2,
-    DivisionLevel.PREFECTURE: 4,
-    DivisionLevel.COUNTY: 6,
-    DivisionLevel.TOWNSHIP: 9,
-    DivisionLevel.VILLAGE: 12,
-}
+from registry.levels import LEVEL_PREFIX_LENGTH as LEVEL_PREFIX_LENGTH
+from registry.levels import DivisionLevel as DivisionLevel
 
 #: The level directly below each level.
 CHILD_LEVEL = {

@@ -10,9 +10,10 @@ from operator import or_
 from django.db.models import Count, IntegerField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Substr
 
-from households.choices import POOR_NOT_EXITED, REGISTERED_EVER, HouseholdStatus, IdentificationStep, MemberStatus
+from registry import parameters
 from registry.scoping import get_scoped_or_404, prefix_q, scope_queryset, user_scope
 from villages.choices import LEVEL_PREFIX_LENGTH, DivisionLevel, RegionClass, WorkTeamStatus
+from villages.counting import STATISTICS, household_counts
 from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
 
 
@@ -160,9 +161,6 @@ def poverty_incidence_for(
     The exit thresholds (parameters, by province and region class) are read in one query.
     ``poor_persons`` (by code) gives numerators already counted, saving their query.
     """
-    from assessments.parameters import incidence_thresholds
-    from households.models import Member
-
     figures: dict[str, tuple[int, int | None, tuple[str, str] | None]] = {}
     by_level: dict[str, list[Division]] = {}
     for division in divisions:
@@ -174,7 +172,7 @@ def poverty_incidence_for(
             poor = {d.prefix: poor_persons.get(d.code, 0) for d in group}
         else:
             poor = _grouped_counts(
-                Member.objects.filter(status=MemberStatus.ACTIVE, household__status__in=POOR_NOT_EXITED),
+                household_counts().poor_members(),
                 "household__village_id",
                 prefixes,
                 length,
@@ -197,7 +195,9 @@ def poverty_incidence_for(
                 _population(division, counties, village_population, county_totals),
                 _threshold_key(division, counties),
             )
-    thresholds = incidence_thresholds({key for _poor, _population, key in figures.values() if key is not None})
+    thresholds = parameters.incidence_thresholds(
+        {key for _poor, _population, key in figures.values() if key is not None}
+    )
     return {
         code: Incidence(
             poor_persons=poor,
@@ -303,17 +303,6 @@ class AreaStatistics:
     incidence: Incidence
 
 
-#: Each statistic with the lookups of the households it counts.
-STATISTICS: dict[str, dict] = {
-    "registered": {"status__in": REGISTERED_EVER},
-    "poor": {"status__in": POOR_NOT_EXITED},
-    "exited": {"status": HouseholdStatus.EXITED},
-    "returned": {"status": HouseholdStatus.RETURNED},
-    "removed": {"status": HouseholdStatus.REMOVED, "step": IdentificationStep.ANNOUNCED},
-    "natural_decrease": {"status": HouseholdStatus.NATURAL_DECREASE, "step": IdentificationStep.ANNOUNCED},
-}
-
-
 def area_statistics_for(divisions: list[Division]) -> dict[str, AreaStatistics]:
     """Return the statistics of each division, keyed by code, in a fixed number of queries.
 
@@ -321,8 +310,7 @@ def area_statistics_for(divisions: list[Division]) -> dict[str, AreaStatistics]:
     conditional count; the incidence comes from :func:`poverty_incidence_for`. The number
     of queries does not depend on how many divisions are asked for (a page of a list).
     """
-    from households.models import Household, Member
-
+    counts = household_counts()
     households: dict[str, dict[str, int]] = {}
     persons: dict[str, dict[str, int]] = {}
     by_level: dict[str, list[Division]] = {}
@@ -331,8 +319,8 @@ def area_statistics_for(divisions: list[Division]) -> dict[str, AreaStatistics]:
     for level, group in by_level.items():
         length = LEVEL_PREFIX_LENGTH[level]
         prefixes = {d.prefix for d in group}
-        households.update(_grouped_tallies(Household.objects.all(), "village_id", "", prefixes, length))
-        members = Member.objects.filter(status=MemberStatus.ACTIVE)
+        households.update(_grouped_tallies(counts.households(), "village_id", "", prefixes, length))
+        members = counts.active_members()
         persons.update(_grouped_tallies(members, "household__village_id", "household__", prefixes, length))
     # The incidence's numerator is the ``poor`` persons just counted.
     incidence = poverty_incidence_for(
@@ -374,7 +362,7 @@ def area_statistics_summed(division: Division, parts: list[AreaStatistics]) -> A
 
 
 def _grouped_tallies(queryset, path: str, household: str, prefixes: set[str], length: int) -> dict[str, dict]:
-    """Return, per code prefix, the count of each of :data:`STATISTICS` in ``queryset``.
+    """Return, per code prefix, the count of each of :data:`~villages.counting.STATISTICS` in ``queryset``.
 
     ``household`` is the lookup from the counted model to the household ("" for households).
     At county level and below the county code every household-scoped table carries is
@@ -387,7 +375,7 @@ def _grouped_tallies(queryset, path: str, household: str, prefixes: set[str], le
         condition &= Q(county_code__in={p[:6] for p in prefixes})
     aggregates = {
         name: Count("pk", filter=Q(**{f"{household}{key}": value for key, value in lookups.items()}))
-        for name, lookups in STATISTICS.items()
+        for name, lookups in household_counts().statistics.items()
     }
     rows = (
         queryset.filter(condition)

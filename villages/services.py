@@ -7,9 +7,9 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from households.choices import POOR_NOT_EXITED, MemberStatus
 from registry.audit import audit_record, snapshot
 from registry.errors import ApplicationError
+from registry.idnumber import parse_id_number
 from registry.roles import Capability
 from registry.services import (
     audited_create,
@@ -27,6 +27,7 @@ from villages.choices import (
     VillageExitStatus,
     WorkTeamStatus,
 )
+from villages.counting import household_counts
 from villages.models import (
     CountyStatus,
     Division,
@@ -328,12 +329,11 @@ def work_team_set_members(*, actor, team: WorkTeam, members: list[dict], on_date
 
 def village_blocks_withdrawal(village: Division) -> ApplicationError | None:
     """Return why a team may not leave ``village`` (贫困村不摘帽、贫困户不脱贫，工作队不撤出), or None."""
-    from households.models import Household
-
     status = VillageStatus.objects.filter(pk=village.pk).first()
     if status and status.is_poverty_village and status.exit_status != VillageExitStatus.EXITED:
         return _invalid(errors.TEAM_WITHDRAW_VILLAGE_NOT_EXITED % {"village": village.name})
-    poor = Household.objects.filter(village=village, status__in=POOR_NOT_EXITED).count()
+    counts = household_counts()
+    poor = counts.households().filter(village=village, **counts.poor).count()
     if poor:
         return _invalid(errors.TEAM_WITHDRAW_HOUSEHOLDS_NOT_EXITED % {"village": village.name, "count": poor})
     return None
@@ -365,15 +365,9 @@ def work_team_withdraw(*, actor, team: WorkTeam, on_date: date, reason: str) -> 
 
 
 def helper_check_not_poor(id_number: str) -> None:
-    from households.models import Member
-
     if not id_number:
         return
-    member = (
-        Member.objects.filter(id_number=id_number, status=MemberStatus.ACTIVE, household__status__in=POOR_NOT_EXITED)
-        .select_related("household")
-        .first()
-    )
+    member = household_counts().poor_members().filter(id_number=id_number).select_related("household").first()
     if member is not None:
         raise _invalid(
             errors.HELPER_IS_POOR % {"name": member.name, "household": member.household.registry_number},
@@ -382,8 +376,6 @@ def helper_check_not_poor(id_number: str) -> None:
 
 
 def _normalise_id_number(id_number: str) -> str:
-    from households.idnumber import parse_id_number
-
     if not id_number:
         return ""
     try:

@@ -1,6 +1,6 @@
 """Households rendered to JSON by PostgreSQL, exactly as :class:`HouseholdSerializer` renders them.
 
-The bulk export (``registry.api.export``) streams a whole province — a million households,
+The bulk export (``households.api.export``) streams a whole province — a million households,
 three and a half million members. Rendering each field in Python is what made it slow;
 here one ``SELECT`` yields one JSON line per household (members nested, in the order the
 list prefetches them) and Python only passes the bytes on.

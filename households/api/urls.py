@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from households.api.export import HouseholdCsvExportView, HouseholdExportView
 from households.api.views import HouseholdViewSet, MemberViewSet, ObjectionViewSet
 
 router = SimpleRouter()
@@ -7,4 +9,8 @@ router.register("households", HouseholdViewSet, basename="household")
 router.register("members", MemberViewSet, basename="member")
 router.register("objections", ObjectionViewSet, basename="objection")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("export/households.ndjson", HouseholdExportView.as_view(), name="export-households-ndjson"),
+    path("export/households.csv", HouseholdCsvExportView.as_view(), name="export-households-csv"),
+    *router.urls,
+]

@@ -12,9 +12,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -41,8 +39,14 @@ from households.filtersets import (
 )
 from households.models import Member
 from households.workflow import available_transitions, household_transition
-from registry.api.errors import NOT_FOUND, ErrorSerializer, error_body
+from registry.api.errors import NOT_FOUND
 from registry.api.permissions import TokenAllowsWrite
+from registry.api.schema import FORBIDDEN, READ_ERRORS, UNAUTHORIZED
+from registry.api.schema import NOT_FOUND_RESPONSE as NOT_FOUND_RESPONSE
+from registry.api.schema import error_response as _error
+from registry.api.schema import ok_example as _ok
+from registry.api.schema import param as _param
+from registry.api.schema import request_example as _request
 from registry.errors import PERMISSION_DENIED, ApplicationError
 from registry.scoping import scope_queryset
 from villages.models import VillagerGroup
@@ -103,23 +107,6 @@ def _validated(serializer_class, request) -> dict:
 # Schema: parameters, examples and error responses --------------------------------------
 
 
-def _error(description, *examples) -> OpenApiResponse:
-    return OpenApiResponse(
-        ErrorSerializer,
-        description=description,
-        examples=[
-            OpenApiExample(name, value=error_body(code, message, fields)) for name, code, message, fields in examples
-        ],
-    )
-
-
-UNAUTHORIZED = _error("Not authenticated.", ("No token", "not_authenticated", "身份认证信息未提供。", None))
-FORBIDDEN = _error(
-    "The caller's role may not do this (read-only roles may not write).",
-    ("Read-only role", "permission_denied", PERMISSION_DENIED, None),
-)
-NOT_FOUND_RESPONSE = _error("No such object in the caller's jurisdiction.", ("Not found", "not_found", NOT_FOUND, None))
-READ_ERRORS = {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND_RESPONSE}
 BAD_FILTER = _error(
     "A filter value is not valid.",
     (
@@ -158,12 +145,6 @@ CONFLICT = _error(
 )
 WRITE_ERRORS = {400: BAD_INPUT, **READ_ERRORS, 409: CONFLICT}
 CREATE_ERRORS = {400: BAD_INPUT, 401: UNAUTHORIZED, 403: FORBIDDEN, 409: CONFLICT}
-
-
-def _param(name, type_, description, example, **kwargs) -> OpenApiParameter:
-    return OpenApiParameter(
-        name, type_, description=description, examples=[OpenApiExample(name, value=example)], **kwargs
-    )
 
 
 #: The most rows a search by ID number returns (a person is in one active household at a time).
@@ -365,14 +346,6 @@ HOUSEHOLD_DETAIL_EXAMPLE = {
         }
     ],
 }
-
-
-def _ok(value, name="Example") -> list[OpenApiExample]:
-    return [OpenApiExample(name, value=value, response_only=True)]
-
-
-def _request(name, value) -> OpenApiExample:
-    return OpenApiExample(name, value=value, request_only=True)
 
 
 NEW_MEMBERS = [

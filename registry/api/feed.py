@@ -5,38 +5,54 @@ list endpoint for that type shows it *now* (members nested in households; rule r
 in exit cases). An object deleted, or moved out of the caller's jurisdiction, comes as
 a tombstone: ``object`` is null and ``tombstone`` says why. A household tombstone takes
 its members, assessments and exit cases with it.
+
+The feed is one endpoint across the types of the apps above the base, so the base keeps the
+machinery (cursors, pages, tombstones, the schema) and each app registers how its types are
+shown — its list viewset — with :func:`feed_representation` from its ``AppConfig.ready()``.
+Moving the endpoint up into one of those apps would have made it import its peers; importing
+the viewsets here made the base import the apps. Registering inverts that: every import
+points down, and an object still looks the same in the feed as in its list endpoint.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments.api.views import AssessmentViewSet, ExitCaseViewSet
-from households.api.views import HouseholdViewSet, MemberViewSet
 from registry.api.errors import ErrorSerializer, error_body
 from registry.errors import ApplicationError
 from registry.feed import CURSOR_EXPIRED, INVALID_CURSOR, KINDS, Cursor, FeedPage, feed_read, snapshot
 from registry.scoping import user_scope
 
-#: The list endpoint whose representation each type of object has in the feed.
-VIEWSETS = {
-    "household": HouseholdViewSet,
-    "member": MemberViewSet,
-    "assessment": AssessmentViewSet,
-    "exit_case": ExitCaseViewSet,
-}
+#: The list endpoint whose representation each type of object has in the feed (registered).
+VIEWSETS: dict[str, type] = {}
 #: Their components in the schema.
-COMPONENTS = {"household": "Household", "member": "MemberList", "assessment": "Assessment", "exit_case": "ExitCase"}
+COMPONENTS: dict[str, str] = {}
+#: The schema's choice of those components, filled as they are registered (read when the schema is built).
+_OBJECT_SCHEMAS: list[dict] = []
 OPERATIONS = {"c": "created", "u": "updated", "d": "deleted"}
 
 DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 1000
 BAD_PAGE_SIZE = _("每页条数须为 1 到 %(max)s 之间的整数。")
 BAD_TYPE = _("对象类型只能是：%(kinds)s。")
+
+
+def feed_representation(kind: str, viewset: type, *, component: str) -> None:
+    """Show ``kind`` objects in the feed as ``viewset``'s list does; ``component`` names it in the schema.
+
+    Called by the app that owns the type, from its ``AppConfig.ready()``.
+    """
+    if kind not in KINDS:
+        raise ImproperlyConfigured(f"{kind!r} is not a type of the change feed ({', '.join(KINDS)})")
+    if kind not in VIEWSETS:
+        _OBJECT_SCHEMAS.append({"$ref": f"#/components/schemas/{component}"})
+    VIEWSETS[kind] = viewset
+    COMPONENTS[kind] = component
 
 
 def current_representations(request, kind: str, ids) -> dict[int, dict]:
@@ -89,7 +105,7 @@ def _model(kind: str):
 
 @extend_schema_field(
     {
-        "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in COMPONENTS.values()],
+        "oneOf": _OBJECT_SCHEMAS,
         "nullable": True,
         "description": "The object as its list endpoint shows it now; null for a tombstone.",
     }

@@ -1,6 +1,5 @@
 from django.urls import include, path
 
-from registry.api.export import HouseholdCsvExportView, HouseholdExportView
 from registry.api.feed import ChangeFeedView
 from registry.api.views import TokenObtainView
 
@@ -9,8 +8,6 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("changes/", ChangeFeedView.as_view(), name="changes"),
-    path("export/households.ndjson", HouseholdExportView.as_view(), name="export-households-ndjson"),
-    path("export/households.csv", HouseholdCsvExportView.as_view(), name="export-households-csv"),
     path("", include("villages.api.urls")),
     path("", include("households.api.urls")),
     path("", include("assessments.api.urls")),

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import reverse
 
-from registry.demo import DAXI, JIANGHUA, JINCHENGSHI, LIAN, SHAOYANG_COUNTY, SHETIAN
+from demo.loader import DAXI, JIANGHUA, JINCHENGSHI, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.models import AuditEntry, User
 from tests.factories import make_team, make_township, make_village
 from villages import errors, services

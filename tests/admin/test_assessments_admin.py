@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from assessments.exit_cases import exit_case_propose
 from assessments.models import Assessment
 from assessments.services import assessment_record
+from demo.loader import LIAN
 from households import errors as household_errors
 from households.services import household_update
-from registry.demo import LIAN
 from registry.models import AuditEntry
 from tests.factories import exit_through, make_assessed, make_household
 

@@ -16,9 +16,9 @@ from assessments import errors
 from assessments.exit_cases import STEPS, exit_case_propose, exit_objection_raise
 from assessments.models import ExitCase, ExitCaseStep, ExitObjection
 from assessments.services import assessment_record
+from demo.loader import LIAN
 from households import errors as household_errors
 from households.models import Household
-from registry.demo import LIAN
 from registry.errors import FOUR_EYES_VIOLATION
 from registry.models import AuditEntry
 from tests.factories import EXIT_PATH, exit_through, make_assessed

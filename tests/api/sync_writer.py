@@ -20,11 +20,11 @@ def main(existing_ids: list[int]) -> None:
     django.setup()
 
     from assessments.exit_cases import exit_case_propose
+    from demo.loader import LIAN
     from households.choices import MemberEventKind
     from households.models import Household
     from households.services import household_update, member_add, member_leave, member_update
     from households.workflow import household_transition
-    from registry.demo import LIAN
     from registry.models import User
     from tests import factories
     from tests.factories import advance, exit_through, make_applied, make_assessed, member_data

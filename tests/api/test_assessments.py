@@ -15,11 +15,11 @@ from assessments import errors
 from assessments.exit_cases import exit_case_propose
 from assessments.models import Assessment, HelperVisit, HelpMeasure
 from assessments.services import help_measure_add, helper_visit_add
+from demo.loader import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households.errors import DATE_IN_FUTURE
 from households.models import Household
 from households.services import household_pair_helper
 from registry.api.errors import NOT_FOUND
-from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.models import AuditEntry
 from tests.api.helpers import assert_error, body
 from tests.factories import exit_through, make_assessed, make_household, member_data

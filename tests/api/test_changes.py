@@ -18,9 +18,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from demo.loader import JIANGHUA, LIAN, SHETIAN
 from households.models import Household, Member
 from households.services import household_update
-from registry.demo import JIANGHUA, LIAN, SHETIAN
 from registry.models import Change, ChangeCommit
 from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client
 from tests.factories import make_applied

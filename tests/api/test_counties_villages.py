@@ -9,11 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from households.choices import HouseholdStatus, IdentificationStep, MemberStatus, Relationship
-from households.models import Household
-from households.services import member_leave
-from households.workflow import household_transition
-from registry.demo import (
+from demo.loader import (
     DAXI,
     GUIDONG,
     HEZE_COUNTIES,
@@ -24,6 +20,10 @@ from registry.demo import (
     SHAOYANG_COUNTY,
     SHETIAN,
 )
+from households.choices import HouseholdStatus, IdentificationStep, MemberStatus, Relationship
+from households.models import Household
+from households.services import member_leave
+from households.workflow import household_transition
 from tests.api.helpers import assert_error, body
 from tests.factories import make_applied, make_household, make_township, make_village
 from villages import services

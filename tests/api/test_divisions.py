@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from demo.loader import DAXI, GUIDONG, HEZE_COUNTIES, JIANGHUA, JINCHENGSHI, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households.choices import HouseholdStatus
-from registry.demo import DAXI, GUIDONG, HEZE_COUNTIES, JIANGHUA, JINCHENGSHI, LIAN, SHAOYANG_COUNTY, SHETIAN
 from tests.api.helpers import assert_error
 from tests.factories import make_household
 

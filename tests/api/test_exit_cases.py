@@ -17,9 +17,9 @@ from assessments.certificates import NOT_CERTIFIED
 from assessments.exit_cases import STEPS, exit_case_propose, exit_case_transition, exit_objection_raise
 from assessments.models import ExitCase, ExitCaseStep, ExitObjection
 from assessments.services import assessment_record
+from demo.loader import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households.models import Household, Member
 from registry.api.errors import NOT_FOUND
-from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.errors import FOUR_EYES_VIOLATION
 from registry.models import AuditEntry
 from tests.api.helpers import assert_error

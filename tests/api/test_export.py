@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from demo.loader import JIANGHUA, LIAN, SHETIAN
+from households.api import export
 from households.models import Member
-from registry.api import export
-from registry.demo import JIANGHUA, LIAN, SHETIAN
 from registry.feed import Cursor
 from registry.tokens import api_token_create
 from tests.api.helpers import assert_error, assert_nothing_unmasked, token_client

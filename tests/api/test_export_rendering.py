@@ -16,10 +16,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from demo.loader import JIANGHUA, LIAN
 from households.api import ndjson
 from households.api.serializers import HouseholdSerializer
 from households.models import Household, Member
-from registry.demo import JIANGHUA, LIAN
 from registry.tokens import api_token_create
 from tests.api.helpers import token_client
 from tests.factories import make_household
@@ -141,7 +141,7 @@ def test_each_line_is_the_serializer_output(api_for, users, divisions, varied, u
 
 
 def test_the_query_count_does_not_grow_with_the_households(api_for, divisions, monkeypatch):
-    from registry.api import export
+    from households.api import export
 
     monkeypatch.setattr(export, "FETCH_ROWS", 2)  # several fetches from the one cursor
     client = api_for("county_jianghua")

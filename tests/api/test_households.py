@@ -11,14 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from demo.loader import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households import errors
 from households.choices import HouseholdStatus, IdentificationStep, ObjectionOutcome
-from households.idnumber import ID_BAD_CHECK_DIGIT
 from households.models import Household, Member, Objection, StatusChange
 from households.services import household_apply, household_pair_helper, objection_raise
 from households.workflow import TRANSITIONS
-from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.errors import FOUR_EYES_VIOLATION, PERMISSION_DENIED
+from registry.idnumber import ID_BAD_CHECK_DIGIT
 from registry.models import AuditEntry
 from tests.api.helpers import assert_documented, assert_error, assert_nothing_unmasked, body
 from tests.factories import (

@@ -18,7 +18,7 @@ from assessments.area_exits import county_exit_apply, village_exit_propose
 from assessments.exit_cases import exit_case_propose
 from assessments.plans import reduction_plan_create
 from assessments.services import help_measure_add, helper_visit_add
-from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY
+from demo.loader import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY
 from tests.api.helpers import assert_error, body
 from tests.api.test_monitoring_api import exited, raise_flag
 from tests.assessments.test_county_exit import CHENZHOU, setup_guidong

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from demo.loader import DAXI, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households import errors
 from households.choices import MemberEventKind, MemberStatus, Relationship
-from households.idnumber import ID_BAD_CHECK_DIGIT
 from households.models import Household, Member, MemberEvent
-from registry.demo import DAXI, LIAN, SHAOYANG_COUNTY, SHETIAN
+from registry.idnumber import ID_BAD_CHECK_DIGIT
 from registry.models import AuditEntry
 from tests.api.helpers import assert_error
 from tests.api.test_households import MASKED, READ_ONLY, assert_nothing_unmasked

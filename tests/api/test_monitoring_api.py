@@ -13,9 +13,9 @@ from assessments.exit_cases import exit_case_propose
 from assessments.models import MonitoringFlag, MonitoringFlagStep
 from assessments.monitoring import FLAG_ALREADY_OPEN, monitoring_flag_raise, monitoring_flag_transition
 from assessments.parameters import parameter_set
+from demo.loader import LIAN
 from households.models import Household
 from registry.api.errors import NOT_FOUND
-from registry.demo import LIAN
 from registry.errors import FOUR_EYES_VIOLATION
 from registry.models import AuditEntry
 from tests.api.helpers import assert_error, body

@@ -71,11 +71,11 @@ def build_records() -> dict[str, str | int]:
     from assessments.monitoring import monitoring_flag_raise
     from assessments.parameters import parameter_set
     from assessments.plans import reduction_plan_create
+    from demo.loader import JIANGHUA, LIAN
     from households.models import Household
     from households.services import objection_raise
     from quality.models import Finding
     from quality.services import quality_run
-    from registry.demo import JIANGHUA, LIAN
     from registry.models import User
     from tests.assessments.test_county_exit import setup_guidong
     from tests.assessments.test_village_exit import CHECKLIST

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pytest
 from django.db import connection
 
-from registry.demo import JIANGHUA, LIAN
+from demo.loader import JIANGHUA, LIAN
 from registry.embedded_db import url_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
+from demo.loader import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from tests.api.helpers import assert_error
 from tests.factories import make_team, make_township, make_village
 from villages import services

@@ -128,8 +128,8 @@ THEN = {
 @pytest.fixture
 def graph(demo, users, divisions):
     from assessments.exit_cases import exit_case_propose
+    from demo.loader import LIAN
     from households.services import household_apply, member_leave
-    from registry.demo import LIAN
     from registry.models import Job
     from tests.factories import exit_through, household_data, make_assessed, member_data
     from tests.registry.test_authorization_matrix import build_graph

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboards import selectors
-from registry.demo import JIANGHUA, LIAN
+from demo.loader import JIANGHUA, LIAN
 from registry.models import User
 from tests.api.helpers import assert_documented, assert_error, body
 from villages.models import Division

@@ -18,7 +18,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from registry.demo import DEMO_USERS, LIAN, LONGXI, SHETIAN
+from demo.loader import DEMO_USERS, LIAN, LONGXI, SHETIAN
 from registry.forms import API_CLIENT_LOGIN_REFUSED, LoginForm
 from registry.models import User
 from registry.roles import Role

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from dashboards import selectors
-from registry.demo import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY
+from demo.loader import DAXI, JIANGHUA, LIAN, SHAOYANG_COUNTY
 from registry.models import User
 from villages.models import Division
 

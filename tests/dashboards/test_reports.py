@@ -8,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 
 from dashboards import reports, selectors
+from demo.loader import JIANGHUA, LIAN
 from households.models import PersonalDataAccess
-from registry.demo import JIANGHUA, LIAN
 from registry.models import Job, User
 from tests.conftest import JOB_DATABASES
 from villages.models import Division

@@ -15,13 +15,13 @@ import pytest
 from django.db import DatabaseError, transaction
 from pypdf import PdfReader
 
+from demo.loader import JIANGHUA, LIAN, SHETIAN
 from households import errors
 from households.choices import DisclosureDoor
 from households.filtersets import ID_SEARCH_NOT_IN_URL
 from households.models import Household, Member, PersonalDataAccess
 from households.privacy import PII_NOT_ALLOWED, REASON_REQUIRED, covering_code, mask_id, mask_phone
 from households.services import household_apply, household_update
-from registry.demo import JIANGHUA, LIAN, SHETIAN
 from registry.errors import ApplicationError
 from registry.log_masking import MaskPersonalNumbers, mask_personal_numbers
 from registry.models import AuditEntry, Job

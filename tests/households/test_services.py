@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from households import errors
 from households.choices import MemberEventKind, MemberStatus, Relationship
 from households.exclusions import mask_id
-from households.idnumber import ID_BAD_CHECK_DIGIT
 from households.models import Household, Member, MemberEvent
 from households.services import (
     household_apply,
@@ -20,6 +19,7 @@ from households.services import (
     member_update,
 )
 from registry.errors import PERMISSION_DENIED, ApplicationError
+from registry.idnumber import ID_BAD_CHECK_DIGIT
 from registry.models import AuditEntry
 from tests.factories import household_data, make_applied, make_household, member_data
 from villages import services as village_services

@@ -20,10 +20,10 @@ from assessments.exit_cases import available_steps, exit_case_propose
 from assessments.models import Assessment, ExitCase, ExitCaseStep, ExitObjection
 from assessments.selectors import campaign_deadline, campaign_default_year, reassessment_campaign
 from assessments.services import assessment_record
+from demo.loader import LIAN
 from households import errors as household_errors
 from households.models import Household
 from households.services import household_apply, household_update
-from registry.demo import LIAN
 from registry.models import AuditEntry
 from tests.factories import advance, exit_through, household_data, make_assessed, make_household, member_data
 

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from registry.demo import JIANGHUA
+from demo.loader import JIANGHUA
 from registry.models import User
 from villages.models import Division, VillagerGroup, WorkTeam, WorkTeamMember
 

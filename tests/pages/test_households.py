@@ -11,15 +11,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from demo.loader import LIAN, SHETIAN
 from households import errors
 from households.choices import HouseholdStatus, IdentificationStep, MemberStatus, ObjectionOutcome
 from households.crosscheck import crosscheck_import
 from households.exclusions import mask_id
-from households.idnumber import ID_BAD_CHECK_DIGIT
 from households.models import Household, Member, MemberEvent, Objection, StatusChange
 from households.services import household_update, objection_raise
-from registry.demo import LIAN, SHETIAN
 from registry.errors import FOUR_EYES_VIOLATION, PERMISSION_DENIED
+from registry.idnumber import ID_BAD_CHECK_DIGIT
 from registry.models import AuditEntry
 from tests.factories import IDENTIFICATION_PATH, advance, make_applied, make_id_number, make_village
 from villages.services import helper_create

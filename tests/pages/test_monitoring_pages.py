@@ -13,8 +13,8 @@ from assessments.exit_cases import exit_case_propose
 from assessments.models import MonitoringFlag, MonitoringFlagStep
 from assessments.monitoring import FLAG_NOT_IN_TRANSITION, monitoring_flag_raise, monitoring_flag_transition
 from assessments.parameters import parameter_set
+from demo.loader import LIAN
 from households.models import Household
-from registry.demo import LIAN
 from registry.models import AuditEntry
 from tests.factories import exit_through, make_assessed, make_household
 

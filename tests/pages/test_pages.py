@@ -10,8 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from demo.loader import DAXI, GUIDONG, JIANGHUA, JINCHENGSHI, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households.choices import HouseholdStatus
-from registry.demo import DAXI, GUIDONG, JIANGHUA, JINCHENGSHI, LIAN, SHAOYANG_COUNTY, SHETIAN
 from tests.conftest import DEMO_PASSWORD
 from tests.factories import make_household, make_team, make_township, make_village
 

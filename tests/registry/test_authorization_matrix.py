@@ -67,7 +67,7 @@ from assessments.area_exits import COUNTY_WORKFLOW as COUNTY_EXIT
 from assessments.area_exits import VILLAGE as VILLAGE_EXIT
 from assessments.exit_cases import STEPS as EXIT_STEPS
 from assessments.monitoring import STEPS as MONITORING_STEPS
-from registry.demo import JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
+from demo.loader import JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.models import ApiToken, AuditEntry, User
 from registry.roles import Capability, Role, roles_with
 

@@ -20,11 +20,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from demo.loader import LIAN, SHETIAN
 from households.exports import EXPORT_JOB, XLSX
 from households.models import Household, Member, PersonalDataAccess
 from households.privacy import PII_NOT_ALLOWED
 from registry import jobs
-from registry.demo import LIAN, SHETIAN
 from registry.job_views import PAGE_SIZE
 from registry.jobs import KINDS, RUNNERS, UNMASKED, job_create, job_run, job_store_output, runner
 from registry.models import AuditEntry, Job

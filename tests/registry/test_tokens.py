@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from demo.loader import JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from households.models import Household, Member
-from registry.demo import JIANGHUA, LIAN, SHAOYANG_COUNTY, SHETIAN
 from registry.errors import ApplicationError
 from registry.models import ApiToken, AuditEntry, User
 from registry.roles import Role

@@ -1,6 +1,6 @@
 """The reference division tree and the demo data."""
 
-from registry.demo import DEMO_USERS, load_demo
+from demo.loader import DEMO_USERS, load_demo
 from registry.models import AuditEntry, User
 from tests.conftest import DEMO_PASSWORD
 from villages.choices import DivisionLevel, PovertyCountyType, VillageExitStatus

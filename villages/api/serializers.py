@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.api.fields import ChoiceLabelField
+from villages.counting import STATISTICS
 from villages.models import CountyStatus, Division, VillageStatus, WorkTeam, WorkTeamMember
-from villages.selectors import STATISTICS
 
 
 class CountyStatusSerializer(serializers.ModelSerializer):

@@ -4,8 +4,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from households.api.views import FORBIDDEN, READ_ERRORS, UNAUTHORIZED, _error, _ok, _param
 from registry.api.errors import ErrorSerializer
+from registry.api.schema import FORBIDDEN, READ_ERRORS, UNAUTHORIZED, error_response, ok_example, param
 from villages import selectors
 from villages.api.serializers import (
     CountySerializer,
@@ -64,31 +64,31 @@ class WorkTeamViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def _page_param() -> OpenApiParameter:
-    return _param("page_size", int, "每页条数（最多 500）", 50)
+    return param("page_size", int, "每页条数（最多 500）", 50)
 
 
 AREA_FILTERS = [
-    _param("q", str, "搜索：名称（包含）或代码（前缀）", "江华"),
-    _param("within", str, "所属区划代码（含下级），12 位", "431100000000"),
-    _param("poverty", bool, "是否贫困县 / 贫困村", True),
-    _param("deep_poverty", bool, "是否深度贫困县 / 深度贫困村", False),
+    param("q", str, "搜索：名称（包含）或代码（前缀）", "江华"),
+    param("within", str, "所属区划代码（含下级），12 位", "431100000000"),
+    param("poverty", bool, "是否贫困县 / 贫困村", True),
+    param("deep_poverty", bool, "是否深度贫困县 / 深度贫困村", False),
 ]
 COUNTY_FILTERS = [
     *AREA_FILTERS,
-    _param("exit_status", str, "摘帽状态", "not_exited", enum=CountyExitStatus.values),
-    _param("exit_year", int, "摘帽年度", 2019),
-    _param("planned_exit_year", int, "计划摘帽年度", 2019),
+    param("exit_status", str, "摘帽状态", "not_exited", enum=CountyExitStatus.values),
+    param("exit_year", int, "摘帽年度", 2019),
+    param("planned_exit_year", int, "计划摘帽年度", 2019),
     _page_param(),
 ]
 VILLAGE_FILTERS = [
     *AREA_FILTERS,
-    _param("exit_status", str, "出列状态", "exited", enum=VillageExitStatus.values),
-    _param("exit_year", int, "出列年度", 2018),
+    param("exit_status", str, "出列状态", "exited", enum=VillageExitStatus.values),
+    param("exit_year", int, "出列年度", 2018),
     _page_param(),
 ]
-COUNTY_CODE = _param("code", str, "县级区划代码（12 位）", "431129000000", location=OpenApiParameter.PATH)
-VILLAGE_CODE = _param("code", str, "村级区划代码（12 位）", "431129203201", location=OpenApiParameter.PATH)
-BAD_AREA_FILTER = _error(
+COUNTY_CODE = param("code", str, "县级区划代码（12 位）", "431129000000", location=OpenApiParameter.PATH)
+VILLAGE_CODE = param("code", str, "村级区划代码（12 位）", "431129203201", location=OpenApiParameter.PATH)
+BAD_AREA_FILTER = error_response(
     "A filter value is not valid.",
     (
         "Bad exit status",
@@ -205,7 +205,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         description=f"County-level divisions in the caller's jurisdiction, by code. {STATISTICS_DESCRIPTION}",
         parameters=COUNTY_FILTERS,
         responses={200: CountySerializer(many=True), **AREA_LIST_ERRORS},
-        examples=_ok(COUNTY_EXAMPLE),
+        examples=ok_example(COUNTY_EXAMPLE),
     ),
     retrieve=extend_schema(
         tags=["counties"],
@@ -213,7 +213,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         description="A code outside the jurisdiction, unknown or not of a county is a 404.",
         parameters=[COUNTY_CODE],
         responses={200: CountySerializer, **READ_ERRORS},
-        examples=_ok(COUNTY_EXAMPLE),
+        examples=ok_example(COUNTY_EXAMPLE),
     ),
 )
 class CountyViewSet(AreaViewSet):
@@ -236,7 +236,7 @@ class CountyViewSet(AreaViewSet):
         description=f"Villages in the caller's jurisdiction, by code. {STATISTICS_DESCRIPTION}",
         parameters=VILLAGE_FILTERS,
         responses={200: VillageSerializer(many=True), **AREA_LIST_ERRORS},
-        examples=_ok(VILLAGE_EXAMPLE),
+        examples=ok_example(VILLAGE_EXAMPLE),
     ),
     retrieve=extend_schema(
         tags=["villages"],
@@ -244,7 +244,7 @@ class CountyViewSet(AreaViewSet):
         description="A code outside the jurisdiction, unknown or not of a village is a 404.",
         parameters=[VILLAGE_CODE],
         responses={200: VillageSerializer, **READ_ERRORS},
-        examples=_ok(VILLAGE_EXAMPLE),
+        examples=ok_example(VILLAGE_EXAMPLE),
     ),
 )
 class VillageViewSet(AreaViewSet):

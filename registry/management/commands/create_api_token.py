@@ -4,15 +4,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from registry.errors import ApplicationError
+from registry.models import division_model
 from registry.roles import Role
 from registry.tokens import api_client_create, api_token_create
-from villages.models import Division
 
 #: Lengths of a division code's prefixes: province, prefecture, county (GB/T 2260), township, village.
 PREFIX_LENGTHS = (2, 4, 6, 9, 12)
 
 
-def division_for(code: str) -> Division:
+def division_for(code: str):
     """Return the division of a 12-digit code, or of a shorter prefix padded with zeros (430000 → 430000000000).
 
     A prefix names one division only: the one whose code it starts, zeros after it.
@@ -23,7 +23,7 @@ def division_for(code: str) -> Division:
             f"{code!r} is not a division code: give the 12-digit statistical division code (e.g. 431129000000), "
             "or its 2-, 4-, 6- or 9-digit prefix (e.g. 431129)"
         )
-    found = Division.objects.filter(code=code.ljust(12, "0")).first()
+    found = division_model().objects.filter(code=code.ljust(12, "0")).first()
     if found is None:
         padded = "" if len(code) == 12 else f" (read as {code.ljust(12, '0')})"
         raise CommandError(f"no division with code {code!r}{padded}: give the 12-digit code of an existing division")

@@ -1,4 +1,4 @@
-"""The demo registry (registry.demo_registry): the seeds' numbers, real histories, reproducible.
+"""The demo registry (demo.demo_registry): the seeds' numbers, real histories, reproducible.
 
 What is counted, precisely:
 
@@ -30,12 +30,12 @@ from assessments.models import Assessment, ExitCase, HelpMeasure, MonitoringFlag
 from assessments.parameters import poverty_line
 from assessments.plans import reduction_plan_progress
 from assessments.selectors import reassessment_campaign
+from demo.demo_registry import VILLAGES, plan_registry
+from demo.loader import GUIDONG, JIANGHUA, LIAN, LONGXI, SHAOYANG_COUNTY, SHETIAN, load_demo
 from households.choices import POOR_NOT_EXITED, REGISTERED_EVER, HouseholdStatus, MemberStatus, Relationship
-from households.idnumber import parse_id_number
 from households.models import Household, Member, StatusChange
 from registry.audit_chain import verify_chain
-from registry.demo import GUIDONG, JIANGHUA, LIAN, LONGXI, SHAOYANG_COUNTY, SHETIAN, load_demo
-from registry.demo_registry import VILLAGES, plan_registry
+from registry.idnumber import parse_id_number
 from registry.models import AuditEntry, User
 from tests.conftest import DEMO_PASSWORD
 from villages.models import Helper, VillageStatus

@@ -2,6 +2,8 @@
 
 18 characters: 6-digit address code, 8-digit birth date, 3-digit sequence (odd for men),
 and a check character by ISO 7064 MOD 11-2.
+
+In the base: members (households), paired helpers (villages) and the generators all carry one.
 """
 
 from __future__ import annotations

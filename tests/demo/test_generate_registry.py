@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from assessments.models import Assessment, ExitCase, ExitCaseStep, HelpMeasure, ReductionPlan
-from households.idnumber import parse_id_number
+from demo.generate import GenerationRefused, generate_registry
 from households.models import Household, Member, StatusChange
-from registry.generate import GenerationRefused, generate_registry
+from registry.idnumber import parse_id_number
 from villages.models import CountyStatus, Division, Helper, VillageStatus, WorkTeam, WorkTeamMember
 
 AS_OF = date(2026, 11, 30)
@@ -228,7 +228,7 @@ def test_ten_thousand_households(db):
 
 def test_load_with_triggers_on_when_the_role_cannot_be_set(db, monkeypatch):
     """Without the privilege to turn triggers off, the feed triggers record the load themselves."""
-    from registry import generate
+    from demo import generate
     from registry.models import Change
 
     monkeypatch.setattr(generate, "_set_triggers_off", lambda: False)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from households.idnumber import (
+from registry.idnumber import (
     ID_BAD_BIRTH_DATE,
     ID_BAD_CHARACTERS,
     ID_BAD_CHECK_DIGIT,

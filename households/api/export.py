@@ -14,6 +14,9 @@ request accepts it.
 NDJSON is rendered by PostgreSQL (:mod:`households.api.ndjson`, one ``SELECT`` read
 through a server-side cursor): a province of a million households is too much to render
 field by field in Python. CSV still goes through the serializer, a chunk at a time.
+
+It lives with the households it serves (it is their serializers, filters and SQL rendering);
+its URLs are in ``households.api.urls``, under ``/api/v1/``.
 """
 
 from __future__ import annotations

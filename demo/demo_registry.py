@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from demo.loader import GUIDONG, JIANGHUA, LIAN, LONGXI, SHAOYANG_COUNTY, SHETIAN
 from households.choices import (
     Attribute,
     Cause,
@@ -39,12 +40,11 @@ from households.choices import (
     Sex,
     StudentStatus,
 )
-from households.idnumber import check_char
-from registry.demo import GUIDONG, JIANGHUA, LIAN, LONGXI, SHAOYANG_COUNTY, SHETIAN
+from registry.idnumber import check_char
 
 GUIDONG_VILLAGE = LONGXI
 
-#: 桂东县's demo village: its status (the township and village are divisions of ``registry.demo``).
+#: 桂东县's demo village: its status (the township and village are divisions of ``demo.loader``).
 GUIDONG_VILLAGE_STATUS = {
     "is_poverty_village": True,
     "identified_year": 2014,

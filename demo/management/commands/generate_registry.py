@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand
 
-from registry.generate import DEFAULT_PROVINCE, GenerationRefused, generate_registry
+from demo.generate import DEFAULT_PROVINCE, GenerationRefused, generate_registry
 
 
 class Command(BaseCommand):

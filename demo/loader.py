@@ -9,7 +9,7 @@ are the names of team members other than 刘梅, 社田村's population, and 桂
 its 龙溪村 (whose status and households come with the demo registry).
 
 The households, their history, help measures, assessments and the counties' reduction
-plans are :mod:`registry.demo_registry`; ``load_demo(households=False)`` leaves them out.
+plans are :mod:`demo.demo_registry`; ``load_demo(households=False)`` leaves them out.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def load_demo(*, password: str | None = None, households: bool = True) -> dict[s
             user_set_password(actor=None, user=user, password=password)
     result = {"divisions": Division.objects.count(), "users_created": users}
     if households:
-        from registry.demo_registry import load_demo_registry
+        from demo.demo_registry import load_demo_registry
 
         result.update(load_demo_registry())
     return result

@@ -13,7 +13,7 @@ rule results judged by ``assessments.eligibility``), ids and timestamps included
 same N, seed and as-of date give byte-identical tables.
 
 It lives in ``registry`` (not ``households``): it writes the tables of every app and
-the project's audit and change feed, as ``registry.demo_registry`` does.
+the project's audit and change feed, as ``demo.demo_registry`` does.
 
 Triggers. The change-feed triggers (``registry.0005_change_feed``) are statement
 triggers with transition tables, so COPY fires them once per statement; but the
@@ -52,9 +52,9 @@ from assessments.choices import ParameterKey
 from assessments.eligibility import RULE_SET_VERSION, evaluate
 from assessments.exit_cases import CERTIFICATE_ALPHABET
 from assessments.parameters import NATIONAL_POVERTY_LINES, parameter, parameter_set
-from households.idnumber import check_char
-from registry.demo_registry import CAUSE_MEASURES, GIVEN, MEASURES
+from demo.demo_registry import CAUSE_MEASURES, GIVEN, MEASURES
 from registry.errors import ApplicationError
+from registry.idnumber import check_char
 from registry.settings import env_bool
 from villages.reference import read_reference_divisions
 
