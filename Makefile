@@ -16,6 +16,8 @@ venv: $(STAMP)
 
 ## Serve the app on http://127.0.0.1:8000 with the demo data, on DATABASE_URL when a server
 ## answers there, else on the embedded PostgreSQL in var/postgres (started here, stopped with the app).
+## Another address: make run ADDRESS=127.0.0.1:8001
+ADDRESS ?= 127.0.0.1:8000
 run: $(STAMP)
 	$(BIN)/python -m registry.embedded_db $(MAKE) --no-print-directory serve
 
@@ -23,8 +25,8 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
-	@echo "Open http://127.0.0.1:8000/login/  (admin: http://127.0.0.1:8000/admin/, API docs: http://127.0.0.1:8000/api/docs/)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Open http://$(ADDRESS)/login/  (admin: http://$(ADDRESS)/admin/, API docs: http://$(ADDRESS)/api/docs/)"
+	$(BIN)/python manage.py runserver $(ADDRESS)
 
 ## Test worker processes (pytest-xdist), each on its own test database; 0 runs the suite in one process.
 TEST_WORKERS ?= 2

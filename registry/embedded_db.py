@@ -258,7 +258,8 @@ def run(command: list[str]) -> int:
             os.environ.get("DATABASE_URL"), require=os.environ.get("REQUIRE_POSTGRES") == "1"
         )
         children.append(subprocess.Popen(command, start_new_session=True))  # noqa: S603 (the developer's own command)
-        return children[0].wait()
+        status = children[0].wait()
+        return 128 - status if status < 0 else status  # killed by signal N: 128 + N, as a shell says
     finally:
         release()
 
