@@ -47,6 +47,9 @@ NOTICE_NOT_ENDED = _("公示期未满：公示至 %(ends)s，之后才能进入�
 OBJECTION_PENDING = _("公示期间有 %(count)d 条异议尚未处理，处理完毕前不能进入下一环节。")
 DATE_IN_FUTURE = _("生效日期不能晚于今天。")
 DATE_BEFORE_PREVIOUS = _("生效日期不能早于上一环节的日期 %(previous)s。")
+DATE_TOO_EARLY = _("日期 %(date)s 不合理：流程日期不能早于 %(earliest)s。")
+#: No procedure of the registry happened before this: an earlier date is a typing error (0001-01-01).
+EARLIEST_DATE = date(2000, 1, 1)
 OBJECTION_ONLY_IN_NOTICE = _("只能在公示期间登记异议。")
 OBJECTION_ALREADY_RESOLVED = _("该异议已经处理。")
 OBJECTION_RESOLUTION_REQUIRED = _("处理异议必须说明理由。")
@@ -250,9 +253,16 @@ def clean_step_reason(step: Step, reason: str | None) -> str:
     return reason
 
 
+def check_plausible(day: date, field_name: str = "on_date") -> None:
+    """Refuse a date in the future or before any procedure of the registry."""
+    check_not_future(day, field_name)
+    if day < EARLIEST_DATE:
+        raise invalid(DATE_TOO_EARLY % {"date": day, "earliest": EARLIEST_DATE}, field_name)
+
+
 def check_date(workflow: Workflow, obj, on_date: date) -> None:
-    """Refuse a date in the future or before the object's previous step."""
-    check_not_future(on_date)
+    """Refuse an implausible date, or one before the object's previous step."""
+    check_plausible(on_date)
     previous = workflow.history_of(obj).order_by("-id").values_list("effective_date", flat=True).first()
     if previous and on_date < previous:
         raise invalid(DATE_BEFORE_PREVIOUS % {"previous": previous}, "on_date")
@@ -411,7 +421,7 @@ def objection_raise(workflow: Workflow, *, actor, obj, objector: str, content: s
     _require_role(actor, workflow.objection_recorders)
     require_in_scope(actor, workflow.code(obj))
     raised_on = raised_on or date.today()
-    check_not_future(raised_on, "raised_on")
+    check_plausible(raised_on, "raised_on")
     obj = lock(workflow, obj)
     if not in_notice(workflow, obj):
         raise invalid(OBJECTION_ONLY_IN_NOTICE, status=409, code="transition_not_allowed")

@@ -151,4 +151,6 @@ def test_checks_decide_what_is_offered_and_rechecks_what_is_taken(users, case):
     refused(workflow, case, team, "judge", "data_changed")
     assert calls == [case.pk]
     refused(workflow, case, team, "publish", "invalid", on_date=date.today() + timedelta(days=1))
+    error = refused(workflow, case, team, "publish", "invalid", on_date=date(1, 1, 1))
+    assert error.fields == {"on_date": ["日期 0001-01-01 不合理：流程日期不能早于 2000-01-01。"]}
     refused(workflow, case, users["county_jianghua"], "publish", "permission_denied")
